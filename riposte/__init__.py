@@ -1,0 +1,1 @@
+"""Riposte: an autonomous response engine for Microsoft 365 and Azure."""

@@ -1,0 +1,75 @@
+"""Audit events: what the engine writes (`AuditRecord`) and what the store keeps (`AuditEvent`)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from riposte.model import Frozen
+
+
+class AuditKind(StrEnum):
+    ALERT_RECEIVED = "alert_received"
+    POLICY_MATCHED = "policy_matched"
+    NO_MATCH = "no_match"
+    EXCLUDED = "excluded"
+    APPROVAL_REQUESTED = "approval_requested"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    APPROVAL_EXPIRED = "approval_expired"
+    SIMULATED = "simulated"
+    EXECUTED = "executed"
+    FAILED = "failed"
+    REVERTED = "reverted"
+    RELEASED = "released"
+    DENIED = "denied"  # a refused API attempt (authentication or role)
+
+
+ENGINE = "engine"
+
+
+class AuditRecord(Frozen):
+    """One event as the writer knows it. `id` is deterministic, so a retried write is a no-op."""
+
+    id: str
+    time: datetime
+    kind: AuditKind
+    response_id: str = ""
+    alert_id: str = ""
+    policy: str = ""
+    policy_hash: str = ""
+    action_id: str = ""
+    action: str = ""
+    target: str = ""
+    mode: str = ""
+    actor: str = ENGINE
+    detail: str = ""
+
+
+class AuditEvent(AuditRecord):
+    """One event as stored: its place in the chain and the hashes that seal it."""
+
+    seq: int
+    prev_hash: str
+    hash: str
+
+
+class AuditFilter(Frozen):
+    """Every field narrows the result; None means any."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+    response_id: str | None = None
+    target: str | None = None
+    action: str | None = None
+    actor: str | None = None
+    policy: str | None = None
+    kind: AuditKind | None = None
+    after_seq: int = 0  # for pagination
+    limit: int | None = None
+
+
+class VerifyResult(Frozen):
+    ok: bool
+    events: int
+    problems: tuple[str, ...] = ()  # "seq 7: hash does not match its content", ...

@@ -1,0 +1,56 @@
+"""`riposte`: the command line. Each module under here registers one group of subcommands."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+
+from riposte.cli import common
+
+GROUPS = (
+    "riposte.cli.stack",
+    "riposte.cli.responses",
+    "riposte.cli.policy",
+    "riposte.cli.audit",
+    "riposte.cli.act",
+    "riposte.cli.emulator",
+    "riposte.cli.api",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    import importlib
+
+    parser = argparse.ArgumentParser(prog="riposte", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in GROUPS:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as err:
+            if err.name != name:
+                raise
+            continue  # a group not built yet
+        module.register(sub)
+    return parser
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    """Run one command and return its exit code (tests call this in-process)."""
+    args = build_parser().parse_args(argv)
+    code: int = args.func(args)
+    return code
+
+
+def main() -> None:
+    """The console script: run, then leave at once with the command's code."""
+    try:
+        code = run()
+    except SystemExit as exc:  # argparse's usage errors
+        code = exc.code if isinstance(exc.code, int) else common.USAGE
+    except KeyboardInterrupt:
+        code = 130
+    common.exit_now(code)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,120 @@
+"""A response's public shape: its actions and their states, and the messages that change them.
+
+These are the payloads of the `RespondToAlert` workflow (input, query, updates) and the bodies
+the CLI and API show.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import Field
+
+from riposte.actions import ActionName, ActionParams, ActionResult
+from riposte.alerts import Alert
+from riposte.model import Frozen
+from riposte.settings import Mode
+
+
+class ActionState(StrEnum):
+    PLANNED = "planned"
+    PENDING_APPROVAL = "pending_approval"
+    SIMULATED = "simulated"
+    EXECUTED = "executed"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+    FAILED = "failed"
+    REVERTED = "reverted"
+    RELEASED = "released"
+    EXCLUDED = "excluded"
+
+
+class ResponseStatus(StrEnum):
+    """The `ResponseStatus` search attribute: lists responses without scanning them all."""
+
+    RUNNING = "running"
+    PENDING_APPROVAL = "pending_approval"
+    ACTIVE = "active"  # executed actions wait for their revert
+    COMPLETED = "completed"
+
+
+class OnTimeout(StrEnum):
+    EXPIRE = "expire"
+    EXECUTE = "execute"
+
+
+class PlannedAction(Frozen):
+    """One action the policies call for, decided purely from the alert and the snapshot."""
+
+    action_id: str  # "{response_id}:a{n}"
+    action: ActionName
+    target: str
+    mode: Mode
+    params: ActionParams = ActionParams()
+    policy: str
+    policy_hash: str
+    duration_seconds: int | None = None
+    approval_timeout_seconds: int = 4 * 3600
+    on_timeout: OnTimeout = OnTimeout.EXPIRE
+    excluded_reason: str = ""  # non-empty: never acted on
+
+
+class ActionView(Frozen):
+    action_id: str
+    action: ActionName
+    target: str
+    mode: Mode
+    state: ActionState
+    policy: str
+    policy_hash: str
+    change: str = ""  # the exact change made, simulated, or to be approved
+    api_calls: tuple[str, ...] = ()
+    revert_at: datetime | None = None
+    decided_by: str = ""
+    comment: str = ""
+    error: str = ""
+    result: ActionResult | None = None
+
+
+class MatchedPolicy(Frozen):
+    name: str
+    hash: str
+    mode: Mode
+
+
+class ResponseView(Frozen):
+    response_id: str
+    alert: Alert
+    status: ResponseStatus
+    matched: tuple[MatchedPolicy, ...] = ()
+    no_match_reason: str = ""
+    actions: tuple[ActionView, ...] = ()
+
+
+class RespondInput(Frozen):
+    alert: Alert
+
+
+class Decision(Frozen):
+    """An admin's answer to a pending action. `by` is the authenticated principal."""
+
+    action_id: str
+    approve: bool
+    by: str = Field(min_length=1)
+    comment: str = ""
+    reason: str = ""  # required by the API and console when rejecting
+
+
+class Release(Frozen):
+    """Revert an executed action before its duration runs out."""
+
+    action_id: str
+    by: str = Field(min_length=1)
+    comment: str = ""
+
+
+def response_id_of(action_id: str) -> str:
+    """The response an action belongs to (action ids are "{response_id}:a{n}")."""
+    response_id, sep, _ = action_id.rpartition(":")
+    return response_id if sep else ""

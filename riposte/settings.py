@@ -1,0 +1,77 @@
+"""Configuration, built once at each entry point (worker, API, CLI) and passed down.
+
+Every field can be set from the environment with the `RIPOSTE_` prefix (nested fields with `__`,
+lists and objects as JSON). The Temporal connection is not here: it comes from the SDK's own
+environment configuration (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TLS, API key, profile file).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Mode(StrEnum):
+    PASSIVE = "passive"
+    HUMAN_CONFIRM = "human-confirm"
+    AUTONOMOUS = "autonomous"
+
+
+class NsgBinding(BaseModel):
+    """One NSG and the address range it protects."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(min_length=1)
+    resource_group: str = Field(min_length=1)
+    cidr: str
+
+    @field_validator("cidr")
+    @classmethod
+    def _valid_cidr(cls, value: str) -> str:
+        return str(ipaddress.ip_network(value, strict=False))
+
+
+class TenantSettings(BaseModel):
+    """Where and how to reach Microsoft 365 and Azure. Only these differ for the emulator."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    tenant_id: str = "00000000-0000-0000-0000-000000000001"
+    client_id: str = "riposte"
+    client_secret: SecretStr | None = None
+    certificate_path: Path | None = None
+    managed_identity: bool = False
+    authority_host: str = "https://login.microsoftonline.com"
+    graph_url: str = "https://graph.microsoft.com/v1.0"
+    arm_endpoint: str = "https://management.azure.com"
+    ca_bundle: Path | None = None
+    subscription_id: str = "00000000-0000-0000-0000-000000000002"
+    domains: tuple[str, ...] = ("contoso.com",)
+    nsgs: tuple[NsgBinding, ...] = ()
+    quarantine_folder: str = "Riposte Quarantine"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="RIPOSTE_", env_nested_delimiter="__", frozen=True, extra="ignore"
+    )
+
+    data_dir: Path = Path(".riposte")
+    policies_dir: Path = Path("policies")
+    audit_url: str | None = None  # sqlite:///path or postgresql://...; default DATA_DIR/audit.db
+    default_mode: Mode = Mode.PASSIVE
+    force_passive: bool = False  # the engine-wide kill switch
+    task_queue: str = "riposte"
+    max_concurrent_activities: int = 50
+    activities_per_second: float | None = None  # per task queue, to respect Graph/ARM limits
+    log_format: str = "console"  # console | json
+    tenant: TenantSettings = TenantSettings()
+
+    @property
+    def audit_store_url(self) -> str:
+        return self.audit_url or f"sqlite:///{(self.data_dir / 'audit.db').resolve()}"

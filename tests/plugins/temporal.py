@@ -1,0 +1,1 @@
+"""Fixtures for this real part; filled in by its owner."""
