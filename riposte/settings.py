@@ -70,13 +70,11 @@ class Settings(BaseSettings):
     max_concurrent_activities: int = 50
     activities_per_second: float | None = None  # per task queue, to respect Graph/ARM limits
     log_format: str = "console"  # console | json
-    hmac_secret: SecretStr | None = (
-        None  # set: alert intake must carry a fresh HMAC-SHA256 signature
-    )
-    hmac_max_age_seconds: int = Field(
-        default=300, gt=0
-    )  # older (or replayed) signatures are refused
-    max_body_bytes: int = Field(default=1_048_576, gt=0)  # API request bodies over this get 413
+    # API: with a secret set, alert intake must carry a fresh HMAC-SHA256 signature; older or
+    # replayed signatures are refused, and request bodies over max_body_bytes get 413.
+    hmac_secret: SecretStr | None = None
+    hmac_max_age_seconds: int = Field(default=300, gt=0)
+    max_body_bytes: int = Field(default=1_048_576, gt=0)
     tenant: TenantSettings = TenantSettings()
 
     @property
