@@ -1,0 +1,218 @@
+"""The one seam between Riposte's surfaces (CLI, API, console) and Temporal.
+
+An alert becomes a `RespondToAlert` workflow whose id is the alert's dedup key. Starting it
+again while it runs, or after it closed, raises "already started", which is how a duplicate
+is recognised and joined: one alert, one response.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
+from temporalio.common import TypedSearchAttributes, WorkflowIDReusePolicy
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.envconfig import ClientConfig
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from riposte.alerts import Alert
+from riposte.errors import Conflict, NotFound, Unavailable
+from riposte.model import Frozen
+from riposte.response import (
+    ActionState,
+    ActionView,
+    Decision,
+    MatchedPolicy,
+    Release,
+    RespondInput,
+    ResponseStatus,
+    ResponseView,
+    response_id_of,
+)
+from riposte.settings import Settings
+from workflows.respond_to_alert import RESPONSE_STATUS, RespondToAlert
+
+
+class Submission(Frozen):
+    response_id: str
+    duplicate: bool
+
+
+class ResponseSummary(Frozen):
+    response_id: str
+    status: ResponseStatus
+    alert_name: str
+    started: datetime
+
+
+class ApprovalRequest(Frozen):
+    """A pending action with everything an approver needs to decide."""
+
+    action: ActionView
+    response_id: str
+    alert: Alert
+    matched: tuple[MatchedPolicy, ...]
+    other_actions: tuple[ActionView, ...]
+
+
+def stack_file(settings: Settings) -> Path:
+    return settings.data_dir / "stack.json"
+
+
+def read_stack(settings: Settings) -> dict[str, str]:
+    """The running dev stack's addresses, or {} when none runs from this data dir."""
+    try:
+        data: dict[str, str] = json.loads(stack_file(settings).read_text())
+    except (OSError, ValueError):
+        return {}
+    return data
+
+
+async def connect(settings: Settings) -> Client:
+    """Connect through the SDK's environment configuration (TEMPORAL_ADDRESS, namespace, TLS,
+    API key, profile file); with none set, to the dev stack of this data dir, if one runs."""
+    config: dict[str, Any] = dict(ClientConfig.load_client_connect_config())
+    if "target_host" not in config:
+        config["target_host"] = read_stack(settings).get("temporal", "localhost:7233")
+    try:
+        return await Client.connect(**config, data_converter=pydantic_data_converter)
+    except RuntimeError as err:
+        raise Unavailable(f"cannot reach Temporal at {config['target_host']}: {err}") from err
+
+
+class ResponseService:
+    def __init__(self, client: Client, task_queue: str) -> None:
+        self._client = client
+        self._task_queue = task_queue
+
+    async def submit(self, alert: Alert) -> Submission:
+        """Start the response to an alert, or recognise it as a duplicate."""
+        try:
+            await self._client.start_workflow(
+                RespondToAlert.run,
+                RespondInput(alert=alert),
+                id=alert.key,
+                task_queue=self._task_queue,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                search_attributes=TypedSearchAttributes(
+                    [RESPONSE_STATUS.value_set(ResponseStatus.RUNNING.value)]
+                ),
+                memo={"alert_name": alert.name},
+            )
+        except WorkflowAlreadyStartedError:
+            return Submission(response_id=alert.key, duplicate=True)
+        return Submission(response_id=alert.key, duplicate=False)
+
+    async def view(self, response_id: str) -> ResponseView:
+        handle = self._handle(response_id)
+        try:
+            description = await handle.describe()
+            if description.status is WorkflowExecutionStatus.COMPLETED:
+                return await handle.result()
+            return await handle.query(RespondToAlert.view)
+        except RPCError as err:
+            raise self._translate(err, response_id) from err
+
+    async def list(
+        self, status: ResponseStatus | None = None, limit: int = 50
+    ) -> list[ResponseSummary]:
+        query = "WorkflowType = 'RespondToAlert'"
+        if status is not None:
+            query += f" AND ResponseStatus = '{status.value}'"
+        summaries = []
+        async for wf in self._client.list_workflows(query, limit=limit):
+            found = wf.typed_search_attributes.get(RESPONSE_STATUS)
+            summaries.append(
+                ResponseSummary(
+                    response_id=wf.id,
+                    status=ResponseStatus(found) if found else ResponseStatus.RUNNING,
+                    alert_name=str(await wf.memo_value("alert_name", default="")),
+                    started=wf.start_time,
+                )
+            )
+        return summaries
+
+    async def pending_approvals(self) -> list[ApprovalRequest]:
+        requests = []
+        for summary in await self.list(ResponseStatus.PENDING_APPROVAL, limit=1000):
+            try:
+                response = await self.view(summary.response_id)
+            except NotFound:
+                continue
+            for action in response.actions:
+                if action.state is ActionState.PENDING_APPROVAL:
+                    others = tuple(a for a in response.actions if a.action_id != action.action_id)
+                    requests.append(
+                        ApprovalRequest(
+                            action=action,
+                            response_id=response.response_id,
+                            alert=response.alert,
+                            matched=response.matched,
+                            other_actions=others,
+                        )
+                    )
+        return requests
+
+    async def decide(self, decision: Decision) -> ActionView:
+        return await self._update(decision.action_id, RespondToAlert.decide, decision)
+
+    async def release(self, release: Release) -> ActionView:
+        return await self._update(release.action_id, RespondToAlert.release, release)
+
+    async def _update(self, action_id: str, update: Any, arg: Decision | Release) -> ActionView:
+        response_id = response_id_of(action_id)
+        if not response_id:
+            raise NotFound(f"no action {action_id}")
+        handle = self._handle(response_id)
+        try:
+            result: ActionView = await handle.execute_update(update, arg)
+        except WorkflowUpdateFailedError as err:
+            raise self._refused(action_id, err) from err
+        except RPCError as err:
+            if err.status is RPCStatusCode.NOT_FOUND:
+                # The response has ended: nothing in it can still be decided or released.
+                raise await self._closed(action_id, response_id) from err
+            raise self._translate(err, response_id) from err
+        return result
+
+    async def _closed(self, action_id: str, response_id: str) -> Exception:
+        try:
+            response = await self.view(response_id)
+        except NotFound as missing:
+            return missing
+        for action in response.actions:
+            if action.action_id == action_id:
+                return Conflict(
+                    f"action {action_id} is {action.state.value}; its response has ended",
+                    state=action.state.value,
+                )
+        return NotFound(f"no action {action_id} in response {response_id}")
+
+    @staticmethod
+    def _refused(action_id: str, err: WorkflowUpdateFailedError) -> Exception:
+        cause = err.cause
+        if isinstance(cause, ApplicationError):
+            if cause.type == "UnknownAction":
+                return NotFound(cause.message)
+            if cause.type == "ActionNotInState":
+                state = str(cause.details[0]) if cause.details else "unknown"
+                return Conflict(cause.message, state=state)
+        return Conflict(f"action {action_id}: update refused", state="unknown")
+
+    def _handle(self, response_id: str) -> WorkflowHandle[Any, Any]:
+        return self._client.get_workflow_handle(response_id, result_type=ResponseView)
+
+    @staticmethod
+    def _translate(err: RPCError, response_id: str) -> Exception:
+        if err.status is RPCStatusCode.NOT_FOUND:
+            return NotFound(f"no response {response_id}")
+        return Unavailable(f"Temporal: {err.message}")

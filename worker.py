@@ -1,0 +1,66 @@
+"""The Riposte worker: runs `RespondToAlert` and every activity it calls.
+
+    python worker.py        (the same as `riposte worker`)
+
+It connects through the SDK's environment configuration (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
+TLS, API key, profile file) and reads Riposte's own settings from RIPOSTE_* variables.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from contextlib import AsyncExitStack
+from typing import Any
+
+import structlog
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.audit import AuditActivities
+from activities.policy import PolicyActivities
+from activities.tenant import tenant_activities
+from riposte.audit.store import open_store
+from riposte.logging import configure_logging
+from riposte.service import connect
+from riposte.settings import Settings
+from workflows.respond_to_alert import RespondToAlert
+
+
+async def run_worker(
+    client: Client, settings: Settings, *, stop: asyncio.Event | None = None
+) -> None:
+    """Serve the task queue until `stop` is set (or forever)."""
+    log = structlog.get_logger("riposte.worker").bind(task_queue=settings.task_queue)
+    async with AsyncExitStack() as stack:
+        store = open_store(settings.audit_store_url)
+        stack.callback(store.close)
+        tenant = await stack.enter_async_context(tenant_activities(settings.tenant))
+        activities: Sequence[Callable[..., Any]] = [
+            PolicyActivities(settings).snapshot_policies,
+            AuditActivities(store).record_audit,
+            *tenant,
+        ]
+        worker = Worker(
+            client,
+            task_queue=settings.task_queue,
+            workflows=[RespondToAlert],
+            activities=activities,
+            max_concurrent_activities=settings.max_concurrent_activities,
+            max_task_queue_activities_per_second=settings.activities_per_second,
+        )
+        log.info("worker started", activities=len(activities))
+        async with worker:
+            await (stop.wait() if stop is not None else asyncio.Future())
+        log.info("worker stopped")
+
+
+async def main(settings: Settings | None = None) -> None:
+    settings = settings or Settings()
+    configure_logging(settings.log_format)
+    client = await connect(settings)
+    await run_worker(client, settings)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,440 @@
+"""`RespondToAlert`: one durable workflow per alert, from policy snapshot to the last revert.
+
+    snapshot policies ─► evaluate (pure) ─► per action, concurrently:
+        gate by mode ─► simulate | ask and wait | execute ─► audit ─► timer or release ─► revert
+
+Deterministic code only: every side effect is an activity, addressed by name.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy, SearchAttributeKey
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from riposte.actions import (
+        EXECUTE_ACTIVITY,
+        REVERT_ACTIVITY,
+        ActionErrorType,
+        ActionInput,
+        ActionResult,
+        RevertInput,
+    )
+    from riposte.audit.events import ENGINE, AuditBatch, AuditKind, AuditRecord
+    from riposte.policy.engine import PolicySnapshot, ResponsePlan, SnapshotRequest, evaluate
+    from riposte.response import (
+        ActionState,
+        ActionView,
+        Decision,
+        MatchedPolicy,
+        OnTimeout,
+        PlannedAction,
+        Release,
+        RespondInput,
+        ResponseStatus,
+        ResponseView,
+    )
+    from riposte.settings import Mode
+
+RESPONSE_STATUS = SearchAttributeKey.for_keyword("ResponseStatus")
+
+# The engine's bookkeeping: fast, local, retried until the store answers.
+BOOKKEEPING = {
+    "start_to_close_timeout": timedelta(seconds=30),
+    "retry_policy": RetryPolicy(maximum_interval=timedelta(seconds=10)),
+}
+# Tenant calls: retried while transient (429/5xx, with Retry-After), failed at once when not.
+PERMANENT_ERRORS = [t.value for t in ActionErrorType if t is not ActionErrorType.TRANSIENT]
+ACT = {
+    "start_to_close_timeout": timedelta(minutes=2),
+    "schedule_to_close_timeout": timedelta(hours=1),
+    "retry_policy": RetryPolicy(
+        maximum_interval=timedelta(minutes=1), non_retryable_error_types=PERMANENT_ERRORS
+    ),
+}
+# A revert keeps trying for a day: a block must not outlive its duration for a passing fault.
+REVERT = {**ACT, "schedule_to_close_timeout": timedelta(hours=24)}
+
+
+class UnknownAction(ApplicationError):
+    """An update named an action this response does not have."""
+
+    def __init__(self, action_id: str) -> None:
+        super().__init__(f"no action {action_id} in this response", type="UnknownAction")
+
+
+class ActionNotInState(ApplicationError):
+    """An update the action's current state does not allow; carries that state."""
+
+    def __init__(self, action_id: str, state: ActionState, wanted: str) -> None:
+        super().__init__(
+            f"action {action_id} is {state.value}, not {wanted}",
+            state.value,
+            type="ActionNotInState",
+        )
+
+
+@dataclass
+class _Action:
+    """The workflow's mutable record of one planned action."""
+
+    plan: PlannedAction
+    state: ActionState = ActionState.PLANNED
+    change: str = ""
+    api_calls: tuple[str, ...] = ()
+    decision: Decision | None = None
+    release: Release | None = None
+    result: ActionResult | None = None
+    revert_at: datetime | None = None
+    error: str = ""
+
+    def view(self) -> ActionView:
+        p = self.plan
+        who = self.decision or self.release
+        return ActionView(
+            action_id=p.action_id,
+            action=p.action,
+            target=p.target,
+            mode=p.mode,
+            state=self.state,
+            policy=p.policy,
+            policy_hash=p.policy_hash,
+            change=self.change,
+            api_calls=self.api_calls,
+            revert_at=self.revert_at,
+            decided_by=who.by if who else "",
+            comment=who.comment if who else "",
+            error=self.error,
+            result=self.result,
+        )
+
+
+@workflow.defn(name="RespondToAlert")
+class RespondToAlert:
+    @workflow.init
+    def __init__(self, request: RespondInput) -> None:
+        self._alert = request.alert
+        self._id = workflow.info().workflow_id
+        self._matched: tuple[MatchedPolicy, ...] = ()
+        self._no_match = ""
+        self._actions: dict[str, _Action] = {}
+        self._status = ResponseStatus.RUNNING
+
+    @workflow.run
+    async def run(self, request: RespondInput) -> ResponseView:
+        snapshot = await workflow.execute_local_activity(
+            "snapshot_policies", SnapshotRequest(), result_type=PolicySnapshot, **BOOKKEEPING
+        )
+        plan = evaluate(self._alert, snapshot, self._id)
+        self._matched = plan.matched
+        self._no_match = plan.no_match_reason
+        self._actions = {
+            a.action_id: _Action(a, ActionState.EXCLUDED if a.excluded_reason else ActionState.PLANNED)
+            for a in plan.actions
+        }
+        await self._audit(self._opening_records(plan))
+        try:
+            await asyncio.gather(*(self._carry_out(a) for a in self._live_actions()))
+        finally:
+            self._set_status(ResponseStatus.COMPLETED)
+        return self._view()
+
+    @workflow.query(name="view")
+    def view(self) -> ResponseView:
+        return self._view()
+
+    @workflow.update(name="decide")
+    async def decide(self, decision: Decision) -> ActionView:
+        action = self._actions[decision.action_id]
+        action.decision = decision
+        undecided = (ActionState.PENDING_APPROVAL, ActionState.PLANNED)
+        await workflow.wait_condition(lambda: action.state not in undecided)
+        return action.view()
+
+    @decide.validator
+    def _validate_decision(self, decision: Decision) -> None:
+        action = self._find(decision.action_id)
+        if action.state is not ActionState.PENDING_APPROVAL or action.decision is not None:
+            raise ActionNotInState(action.plan.action_id, action.state, "pending approval")
+
+    @workflow.update(name="release")
+    async def release(self, release: Release) -> ActionView:
+        action = self._actions[release.action_id]
+        action.release = release
+        await workflow.wait_condition(lambda: action.state is not ActionState.EXECUTED)
+        return action.view()
+
+    @release.validator
+    def _validate_release(self, release: Release) -> None:
+        action = self._find(release.action_id)
+        reversible = action.plan.action.reversible
+        if action.state is not ActionState.EXECUTED or not reversible or action.release:
+            raise ActionNotInState(action.plan.action_id, action.state, "executed and reversible")
+
+    # -- one action, from gate to revert ------------------------------------------------------
+
+    async def _carry_out(self, action: _Action) -> None:
+        if action.plan.mode is Mode.PASSIVE:
+            await self._simulate(action)
+            return
+        if action.plan.mode is Mode.HUMAN_CONFIRM and not await self._approved(action):
+            return
+        if not await self._execute(action):
+            return
+        if action.plan.action.reversible and action.plan.duration_seconds is not None:
+            await self._hold_then_revert(action, action.plan.duration_seconds)
+
+    async def _simulate(self, action: _Action) -> ActionResult | None:
+        result = await self._act(action, simulate=True)
+        if result is None:
+            return None
+        action.change, action.api_calls = result.summary, result.api_calls
+        if action.plan.mode is Mode.PASSIVE:
+            action.state = ActionState.SIMULATED
+            await self._audit([self._record(action, AuditKind.SIMULATED, result.summary)])
+        return result
+
+    async def _approved(self, action: _Action) -> bool:
+        """Ask, then wait for a decision or the policy's timeout. True means go ahead."""
+        if await self._simulate(action) is None:
+            return False
+        action.state = ActionState.PENDING_APPROVAL
+        self._refresh_status()
+        timeout = action.plan.approval_timeout_seconds
+        await self._audit(
+            [self._record(action, AuditKind.APPROVAL_REQUESTED, f"{action.change} (waits {timeout}s)")]
+        )
+        try:
+            await workflow.wait_condition(
+                lambda: action.decision is not None, timeout=timedelta(seconds=timeout)
+            )
+        except TimeoutError:
+            return await self._expire(action)
+        decision = action.decision
+        assert decision is not None
+        if decision.approve:
+            action.state = ActionState.PLANNED
+            self._refresh_status()
+            await self._audit(
+                [self._record(action, AuditKind.APPROVED, decision.comment, actor=decision.by)]
+            )
+            return True
+        action.state = ActionState.REJECTED
+        self._refresh_status()
+        why = "; ".join(part for part in (decision.reason, decision.comment) if part)
+        await self._audit([self._record(action, AuditKind.REJECTED, why, actor=decision.by)])
+        return False
+
+    async def _expire(self, action: _Action) -> bool:
+        execute = action.plan.on_timeout is OnTimeout.EXECUTE
+        action.state = ActionState.PLANNED if execute else ActionState.EXPIRED
+        self._refresh_status()
+        then = "executing as the policy says" if execute else "no action taken"
+        await self._audit([self._record(action, AuditKind.APPROVAL_EXPIRED, f"nobody answered; {then}")])
+        return execute
+
+    async def _execute(self, action: _Action) -> bool:
+        # Shielded: a cancelled response still learns what the tenant now holds, to revert it.
+        handle = self._start_act(action, simulate=False)
+        try:
+            result = await asyncio.shield(handle)
+        except asyncio.CancelledError:
+            if await self._settle(action, handle):
+                await self._revert(action, AuditKind.RELEASED, "response cancelled", ENGINE)
+            raise
+        except ActivityError as err:
+            await self._fail(action, err)
+            return False
+        await self._executed(action, result)
+        return True
+
+    async def _settle(self, action: _Action, handle: asyncio.Task[ActionResult]) -> bool:
+        """After cancellation, wait for the in-flight change to land; True if it did."""
+        try:
+            result = await handle
+        except ActivityError as err:
+            await self._fail(action, err)
+            return False
+        await self._executed(action, result)
+        return True
+
+    async def _executed(self, action: _Action, result: ActionResult) -> None:
+        action.result, action.change, action.api_calls = result, result.summary, result.api_calls
+        action.state = ActionState.EXECUTED
+        duration = action.plan.duration_seconds
+        if action.plan.action.reversible and duration is not None:
+            action.revert_at = workflow.now() + timedelta(seconds=duration)
+        self._refresh_status()
+        await self._audit([self._record(action, AuditKind.EXECUTED, result.summary)])
+
+    async def _hold_then_revert(self, action: _Action, seconds: int) -> None:
+        try:
+            await workflow.wait_condition(
+                lambda: action.release is not None, timeout=timedelta(seconds=seconds)
+            )
+        except TimeoutError:
+            await self._revert(action, AuditKind.REVERTED, f"duration of {seconds}s ended", ENGINE)
+            return
+        except asyncio.CancelledError:
+            await self._revert(action, AuditKind.RELEASED, "response cancelled", ENGINE)
+            raise
+        release = action.release
+        assert release is not None
+        await self._revert(action, AuditKind.RELEASED, release.comment, release.by)
+
+    async def _revert(self, action: _Action, kind: AuditKind, why: str, actor: str) -> None:
+        assert action.result is not None
+        p = action.plan
+        request = RevertInput(
+            response_id=self._id,
+            action_id=p.action_id,
+            action=p.action,
+            target=p.target,
+            revert=action.result.revert,
+        )
+        try:
+            result: ActionResult = await workflow.execute_activity(
+                REVERT_ACTIVITY[p.action], request, result_type=ActionResult, **REVERT
+            )
+        except ActivityError as err:
+            await self._fail(action, err, reverting=True)
+            return
+        action.state = ActionState.RELEASED if kind is AuditKind.RELEASED else ActionState.REVERTED
+        action.revert_at = None
+        self._refresh_status()
+        detail = "; ".join(part for part in (why, result.summary) if part)
+        await self._audit([self._record(action, kind, detail, actor=actor)])
+
+    async def _fail(self, action: _Action, err: ActivityError, *, reverting: bool = False) -> None:
+        cause = err.cause
+        kind = cause.type if isinstance(cause, ApplicationError) and cause.type else "Error"
+        message = cause.message if cause is not None else str(err)
+        action.error = f"{'revert ' if reverting else ''}{kind}: {message}"
+        if not reverting:
+            action.state = ActionState.FAILED
+        self._refresh_status()
+        suffix = "revert" if reverting else ""
+        await self._audit([self._record(action, AuditKind.FAILED, action.error, suffix=suffix)])
+
+    # -- activities ---------------------------------------------------------------------------
+
+    def _start_act(self, action: _Action, *, simulate: bool) -> asyncio.Task[ActionResult]:
+        p = action.plan
+        request = ActionInput(
+            response_id=self._id,
+            action_id=p.action_id,
+            action=p.action,
+            target=p.target,
+            params=p.params,
+            simulate=simulate,
+        )
+        return workflow.start_activity(
+            EXECUTE_ACTIVITY[p.action], request, result_type=ActionResult, **ACT
+        )
+
+    async def _act(self, action: _Action, *, simulate: bool) -> ActionResult | None:
+        try:
+            return await self._start_act(action, simulate=simulate)
+        except ActivityError as err:
+            await self._fail(action, err)
+            return None
+
+    async def _audit(self, records: list[AuditRecord]) -> None:
+        await workflow.execute_local_activity(
+            "record_audit", AuditBatch(records=tuple(records)), **BOOKKEEPING
+        )
+
+    # -- bookkeeping --------------------------------------------------------------------------
+
+    def _live_actions(self) -> list[_Action]:
+        return [a for a in self._actions.values() if not a.plan.excluded_reason]
+
+    def _find(self, action_id: str) -> _Action:
+        action = self._actions.get(action_id)
+        if action is None:
+            raise UnknownAction(action_id)
+        return action
+
+    def _opening_records(self, plan: ResponsePlan) -> list[AuditRecord]:
+        alert = self._alert
+        records = [
+            self._base(
+                AuditKind.ALERT_RECEIVED,
+                detail=f"{alert.name} ({alert.severity.value}, score {alert.score})",
+            )
+        ]
+        if not plan.matched:
+            records.append(self._base(AuditKind.NO_MATCH, detail=plan.no_match_reason))
+        for policy in plan.matched:
+            records.append(
+                self._base(
+                    AuditKind.POLICY_MATCHED,
+                    suffix=policy.name,
+                    policy=policy.name,
+                    policy_hash=policy.hash,
+                    mode=policy.mode.value,
+                )
+            )
+        for action in self._actions.values():
+            if action.plan.excluded_reason:
+                records.append(
+                    self._record(action, AuditKind.EXCLUDED, action.plan.excluded_reason)
+                )
+        return records
+
+    def _base(self, kind: AuditKind, *, suffix: str = "", **fields: str) -> AuditRecord:
+        key = "/".join(part for part in (self._id, kind.value, suffix) if part)
+        return AuditRecord(
+            id=key,
+            time=workflow.now(),
+            kind=kind,
+            response_id=self._id,
+            alert_id=self._alert.id,
+            **fields,
+        )
+
+    def _record(
+        self, action: _Action, kind: AuditKind, detail: str, *, actor: str = ENGINE, suffix: str = ""
+    ) -> AuditRecord:
+        p = action.plan
+        return self._base(
+            kind,
+            suffix=f"{p.action_id}{'/' + suffix if suffix else ''}",
+            policy=p.policy,
+            policy_hash=p.policy_hash,
+            action_id=p.action_id,
+            action=p.action.value,
+            target=p.target,
+            mode=p.mode.value,
+            actor=actor,
+            detail=detail,
+        )
+
+    def _refresh_status(self) -> None:
+        states = {a.state for a in self._actions.values()}
+        if ActionState.PENDING_APPROVAL in states:
+            self._set_status(ResponseStatus.PENDING_APPROVAL)
+        elif ActionState.EXECUTED in states:
+            self._set_status(ResponseStatus.ACTIVE)
+        else:
+            self._set_status(ResponseStatus.RUNNING)
+
+    def _set_status(self, status: ResponseStatus) -> None:
+        if status is not self._status:
+            self._status = status
+            workflow.upsert_search_attributes([RESPONSE_STATUS.value_set(status.value)])
+
+    def _view(self) -> ResponseView:
+        return ResponseView(
+            response_id=self._id,
+            alert=self._alert,
+            status=self._status,
+            matched=self._matched,
+            no_match_reason=self._no_match,
+            actions=tuple(a.view() for a in self._actions.values()),
+        )
