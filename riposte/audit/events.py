@@ -73,3 +73,16 @@ class VerifyResult(Frozen):
     ok: bool
     events: int
     problems: tuple[str, ...] = ()  # "seq 7: hash does not match its content", ...
+    head: str = ""  # the hash of the last event: an auditor can note it and compare later
+
+
+class AuditBatch(Frozen):
+    """The `record_audit` activity's input: events to append, in order."""
+
+    records: tuple[AuditRecord, ...]
+
+
+class AuditReceipt(Frozen):
+    """The `record_audit` activity's result: each record's place in the chain, in input order."""
+
+    seqs: tuple[int, ...]

@@ -1,0 +1,39 @@
+"""The audit activity: append a batch of events to the store, and say where each landed.
+
+It does one short, local write (SQLite or one PostgreSQL transaction), so the workflow may run it
+as a local activity. Appends are idempotent by event id, so a retry never duplicates an event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from enum import StrEnum
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from riposte.audit.events import AuditBatch, AuditReceipt
+from riposte.audit.store import AuditStore
+from riposte.errors import InvalidInput
+
+
+class AuditErrorType(StrEnum):
+    """The `type` of the non-retryable ApplicationError `record_audit` raises."""
+
+    INVALID_RECORD = "InvalidAuditRecord"  # e.g. a record without an id: retrying cannot help
+
+
+class AuditActivities:
+    def __init__(self, store: AuditStore) -> None:
+        self._store = store
+
+    @activity.defn(name="record_audit")
+    async def record_audit(self, batch: AuditBatch) -> AuditReceipt:
+        """Append the batch in order; a store that cannot be reached fails the attempt (retried)."""
+        try:
+            events = await asyncio.to_thread(self._store.append, batch.records)
+        except InvalidInput as err:
+            raise ApplicationError(
+                str(err), type=AuditErrorType.INVALID_RECORD, non_retryable=True
+            ) from err
+        return AuditReceipt(seqs=tuple(event.seq for event in events))

@@ -1,0 +1,181 @@
+"""The PostgreSQL audit store (psycopg 3): the same chain, for production and many writers.
+
+An append locks the chain head row (`SELECT ... FOR UPDATE`) before it reads it, and inserts
+its events and moves the head in the same transaction, so writers in any number of processes
+extend one chain in turn. Ids are checked under that lock, so a retried write is found, never
+inserted twice. Triggers refuse UPDATE, DELETE and TRUNCATE on events (see the migration for
+the grants a least-privilege deployment uses).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+
+import psycopg
+from psycopg.conninfo import conninfo_to_dict
+
+from riposte.audit import chain
+from riposte.audit.events import AuditEvent, AuditFilter, AuditRecord, VerifyResult
+from riposte.audit.filters import where_clause
+from riposte.audit.schema import Backend, pending
+from riposte.errors import InvalidInput, Unavailable
+
+MIGRATION_LOCK = 0x72_69_70_6F_73_74_65  # "riposte": one migrator at a time
+PAGE = 2000
+CONNECT_TIMEOUT_SECONDS = 10
+
+_COLUMNS = ", ".join(chain.COLUMNS)
+_MARKS = ", ".join("%s" for _ in chain.COLUMNS)
+# Column names are fixed (chain.COLUMNS); every value goes through a parameter.
+_INSERT = f"INSERT INTO audit_events ({_COLUMNS}) VALUES ({_MARKS})"  # noqa: S608
+_SELECT = f"SELECT {_COLUMNS} FROM audit_events"  # noqa: S608
+
+
+class PostgresStore:
+    """The audit trail in a PostgreSQL database (its tables created on first open)."""
+
+    def __init__(self, url: str) -> None:
+        self._url = url
+        self._where = _describe(url)
+        self._lock = threading.Lock()
+        self._conn = self._connect()
+        try:
+            self._migrate()
+        except BaseException:
+            self._conn.close()
+            raise
+
+    def _connect(self) -> psycopg.Connection[tuple[object, ...]]:
+        try:
+            return psycopg.connect(
+                self._url, connect_timeout=CONNECT_TIMEOUT_SECONDS, options="-c TimeZone=UTC"
+            )
+        except psycopg.Error as err:
+            # psycopg's text can echo connection parameters; name only host, port and database.
+            raise Unavailable(f"cannot reach the PostgreSQL audit store at {self._where}") from err
+
+    @contextmanager
+    def _transaction(self) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
+        """The store's connection (reconnecting if it broke) inside one transaction."""
+        with self._lock:
+            if self._conn.closed or self._conn.broken:
+                self._conn = self._connect()
+            try:
+                with self._conn.transaction():
+                    yield self._conn
+            except psycopg.OperationalError as err:
+                raise Unavailable(f"the PostgreSQL audit store at {self._where} failed") from err
+
+    def _migrate(self) -> None:
+        with self._transaction() as conn:
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_version "
+                "(version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+            )
+            row = conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version").fetchone()
+            current = int(str(row[0])) if row else 0
+            for migration in pending(Backend.POSTGRES, current):
+                conn.execute(migration.sql.encode("utf-8"))
+                conn.execute(
+                    "INSERT INTO schema_version (version) VALUES (%s)", (migration.version,)
+                )
+
+    def append(self, records: Sequence[AuditRecord]) -> list[AuditEvent]:
+        if not records:
+            return []
+        if any(not record.id for record in records):
+            raise InvalidInput("an audit record needs an id")
+        with self._transaction() as conn:
+            head = conn.execute("SELECT seq, hash FROM audit_head FOR UPDATE").fetchone()
+            if head is None:
+                raise Unavailable(f"the audit store at {self._where} has no chain head")
+            ids = sorted({record.id for record in records})
+            rows = conn.execute(_SELECT + " WHERE id = ANY(%s)", (ids,)).fetchall()
+            stored = {event.id: event for event in map(_event, rows)}
+            placed, new = chain.extend(records, stored, int(str(head[0])), str(head[1]))
+            if new:
+                with conn.cursor() as cursor:
+                    cursor.executemany(_INSERT, [_values(event) for event in new])
+                conn.execute(
+                    "UPDATE audit_head SET seq = %s, hash = %s", (new[-1].seq, new[-1].hash)
+                )
+        return placed
+
+    def query(self, f: AuditFilter) -> list[AuditEvent]:
+        where, params = where_clause(f, "%s", _utc)
+        with self._transaction() as conn:
+            rows = conn.execute(_SELECT + where, params).fetchall()
+        return [_event(row) for row in rows]
+
+    def verify(self) -> VerifyResult:
+        """Walk one snapshot (REPEATABLE READ) on a connection of its own; appends carry on."""
+        conn = self._connect()
+        try:
+            conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+            conn.read_only = True
+            with conn.transaction():
+                head = conn.execute("SELECT seq, hash FROM audit_head").fetchone()
+                head_seq, head_hash = (int(str(head[0])), str(head[1])) if head else (0, "")
+                check = chain.ChainCheck()
+                last = 0
+                while True:
+                    rows = conn.execute(
+                        _SELECT + " WHERE seq > %s ORDER BY seq LIMIT %s",
+                        (last, PAGE),
+                    ).fetchall()
+                    if not rows:
+                        break
+                    check.feed(_row(row) for row in rows)
+                    last = int(str(rows[-1][chain.COLUMNS.index("seq")]))
+            return check.finish(head_seq, head_hash)
+        except psycopg.OperationalError as err:
+            raise Unavailable(f"the PostgreSQL audit store at {self._where} failed") from err
+        finally:
+            conn.close()
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+
+def _describe(url: str) -> str:
+    """host:port/dbname, never the user's password."""
+    try:
+        params = conninfo_to_dict(url)
+    except psycopg.ProgrammingError as err:
+        raise InvalidInput("the PostgreSQL audit store URL is malformed") from err
+    return (
+        f"{params.get('host', 'localhost')}:{params.get('port', 5432)}/{params.get('dbname', '')}"
+    )
+
+
+def _utc(moment: datetime) -> datetime:
+    return chain.parse_time(chain.canonical_time(moment))
+
+
+def _values(event: AuditEvent) -> tuple[object, ...]:
+    row: dict[str, object] = dict(chain.row_of(event))
+    row["time"] = event.time
+    return tuple(row[name] for name in chain.COLUMNS)
+
+
+def _row(row: Sequence[object]) -> dict[str, str | int]:
+    """A stored row as the chain sees it: `time` back in canonical text."""
+    fields: dict[str, str | int] = {}
+    for name, value in zip(chain.COLUMNS, row, strict=True):
+        if isinstance(value, datetime):
+            fields[name] = chain.canonical_time(value)
+        elif isinstance(value, int):
+            fields[name] = value
+        else:
+            fields[name] = str(value)
+    return fields
+
+
+def _event(row: Sequence[object]) -> AuditEvent:
+    fields = dict(zip(chain.COLUMNS, row, strict=True))
+    return AuditEvent.model_validate(fields)

@@ -1,0 +1,64 @@
+"""Schema migrations: plain numbered SQL files, one folder per backend, applied on start.
+
+`migrations/<backend>/0001_initial.sql`, `0002_...sql`: each file is one version, applied once,
+in order, in one transaction with its row in `schema_version`. A store refuses to open a schema
+newer than the newest file it ships (`SchemaTooNew`), so old code never writes to a chain whose
+rules it does not know.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+from importlib import resources
+
+from riposte.errors import Unavailable
+
+_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+
+
+class Backend(StrEnum):
+    SQLITE = "sqlite"
+    POSTGRES = "postgres"
+
+
+class SchemaTooNew(Unavailable):
+    """The store's schema was written by a newer Riposte than this one."""
+
+    def __init__(self, found: int, known: int) -> None:
+        super().__init__(
+            f"the audit store's schema is version {found}, newer than the {known} this Riposte "
+            "knows; upgrade Riposte before using this store"
+        )
+        self.found = found
+        self.known = known
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+
+def migrations(backend: Backend) -> tuple[Migration, ...]:
+    """The backend's migrations, by version; versions run 1, 2, 3... without gaps."""
+    folder = resources.files("riposte.audit").joinpath("migrations", backend.value)
+    found = []
+    for entry in folder.iterdir():
+        match = _NAME.match(entry.name)
+        if match:
+            found.append(Migration(int(match.group(1)), entry.name, entry.read_text("utf-8")))
+    found.sort(key=lambda m: m.version)
+    if [m.version for m in found] != list(range(1, len(found) + 1)):
+        raise RuntimeError(f"{backend} migrations are not numbered 1..n: {[m.name for m in found]}")
+    return tuple(found)
+
+
+def pending(backend: Backend, current: int) -> tuple[Migration, ...]:
+    """What to apply to a schema at version `current` (0: empty); refuses one that is newer."""
+    known = migrations(backend)
+    if current > len(known):
+        raise SchemaTooNew(current, len(known))
+    return known[current:]

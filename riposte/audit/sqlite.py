@@ -1,0 +1,176 @@
+"""The SQLite audit store: one file, WAL journal, safe across threads and processes.
+
+Every append runs in `BEGIN IMMEDIATE`, which takes SQLite's write lock before the chain head is
+read, so writers in several processes extend one chain in turn. Triggers refuse UPDATE and
+DELETE on events; the chain head only moves forward.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from riposte.audit import chain
+from riposte.audit.events import AuditEvent, AuditFilter, AuditRecord, VerifyResult
+from riposte.audit.filters import where_clause
+from riposte.audit.schema import Backend, pending
+from riposte.errors import InvalidInput, Unavailable
+
+BUSY_TIMEOUT_SECONDS = 30.0
+PAGE = 2000
+_MAX_PARAMS = 500  # ids per `IN (...)`, well under SQLite's variable limit
+
+_COLUMNS = ", ".join(chain.COLUMNS)
+_MARKS = ", ".join("?" for _ in chain.COLUMNS)
+# Column names are fixed (chain.COLUMNS); every value goes through a parameter.
+_INSERT = f"INSERT INTO audit_events ({_COLUMNS}) VALUES ({_MARKS})"  # noqa: S608
+_SELECT = f"SELECT {_COLUMNS} FROM audit_events"  # noqa: S608
+
+
+class SqliteStore:
+    """The audit trail in one SQLite file (created, with its folder, if missing)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._conn = self._connect()
+        try:
+            self._migrate()
+        except BaseException:
+            self._conn.close()
+            raise
+
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            conn = sqlite3.connect(
+                self.path,
+                timeout=BUSY_TIMEOUT_SECONDS,
+                isolation_level=None,  # transactions are explicit
+                check_same_thread=False,  # guarded by self._lock
+            )
+            conn.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.Error as err:
+            raise Unavailable(f"cannot open the audit store {self.path}: {err}") from err
+        return conn
+
+    @contextmanager
+    def _immediate(self, conn: sqlite3.Connection) -> Iterator[None]:
+        """One write transaction, holding SQLite's write lock from its start."""
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as err:
+            raise Unavailable(f"the audit store {self.path} stayed locked: {err}") from err
+        try:
+            yield
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def _migrate(self) -> None:
+        conn = self._conn
+        with self._immediate(conn):
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_version "
+                "(version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
+            )
+            (current,) = conn.execute(
+                "SELECT COALESCE(MAX(version), 0) FROM schema_version"
+            ).fetchone()
+            for migration in pending(Backend.SQLITE, current):
+                for statement in _statements(migration.sql):
+                    conn.execute(statement)
+                conn.execute(
+                    "INSERT INTO schema_version (version, applied_at) VALUES (?, ?)",
+                    (migration.version, chain.canonical_time(datetime.now(UTC))),
+                )
+
+    def append(self, records: Sequence[AuditRecord]) -> list[AuditEvent]:
+        if not records:
+            return []
+        if any(not record.id for record in records):
+            raise InvalidInput("an audit record needs an id")
+        with self._lock, self._immediate(self._conn):
+            stored = self._stored({record.id for record in records})
+            head_seq, head_hash = self._conn.execute("SELECT seq, hash FROM audit_head").fetchone()
+            placed, new = chain.extend(records, stored, head_seq, head_hash)
+            if new:
+                self._conn.executemany(_INSERT, (_values(event) for event in new))
+                self._conn.execute(
+                    "UPDATE audit_head SET seq = ?, hash = ?", (new[-1].seq, new[-1].hash)
+                )
+        return placed
+
+    def _stored(self, ids: set[str]) -> dict[str, AuditEvent]:
+        found: dict[str, AuditEvent] = {}
+        wanted = sorted(ids)
+        for start in range(0, len(wanted), _MAX_PARAMS):
+            chunk = wanted[start : start + _MAX_PARAMS]
+            marks = ", ".join("?" for _ in chunk)
+            rows = self._conn.execute(_SELECT + f" WHERE id IN ({marks})", chunk)
+            for row in rows:
+                event = _event(row)
+                found[event.id] = event
+        return found
+
+    def query(self, f: AuditFilter) -> list[AuditEvent]:
+        where, params = where_clause(f, "?", chain.canonical_time)
+        with self._lock:
+            rows = self._conn.execute(_SELECT + where, params)
+            return [_event(row) for row in rows]
+
+    def verify(self) -> VerifyResult:
+        """Walk one consistent snapshot on a connection of its own; appends carry on meanwhile."""
+        conn = self._connect()
+        try:
+            conn.execute("BEGIN")
+            head_seq, head_hash = conn.execute("SELECT seq, hash FROM audit_head").fetchone()
+            check = chain.ChainCheck()
+            last = 0
+            while True:
+                rows = conn.execute(
+                    _SELECT + " WHERE seq > ? ORDER BY seq LIMIT ?",
+                    (last, PAGE),
+                ).fetchall()
+                if not rows:
+                    break
+                check.feed(dict(zip(chain.COLUMNS, row, strict=True)) for row in rows)
+                last = rows[-1][chain.COLUMNS.index("seq")]
+            conn.execute("COMMIT")
+            return check.finish(head_seq, head_hash)
+        finally:
+            conn.close()
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+
+def _statements(script: str) -> Iterator[str]:
+    """A migration's statements, one at a time (trigger bodies keep their inner semicolons)."""
+    buffer = ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            yield buffer
+            buffer = ""
+    if buffer.strip() and not all(
+        part.strip().startswith("--") or not part.strip() for part in buffer.splitlines()
+    ):
+        raise ValueError(f"incomplete SQL statement at the end of a migration: {buffer[:80]!r}")
+
+
+def _values(event: AuditEvent) -> tuple[str | int, ...]:
+    row = chain.row_of(event)
+    return tuple(row[name] for name in chain.COLUMNS)
+
+
+def _event(row: Sequence[object]) -> AuditEvent:
+    fields = dict(zip(chain.COLUMNS, row, strict=True))
+    fields["time"] = chain.parse_time(str(fields["time"]))
+    return AuditEvent.model_validate(fields)
