@@ -66,6 +66,8 @@ class Settings(BaseSettings):
     audit_url: str | None = None  # sqlite:///path or postgresql://...; default DATA_DIR/audit.db
     default_mode: Mode = Mode.PASSIVE
     force_passive: bool = False  # the engine-wide kill switch
+    protected_users: tuple[str, ...] = ("breakglass@contoso.com",)  # never acted on
+    protected_ranges: tuple[str, ...] = ()  # addresses / CIDR ranges never acted on
     task_queue: str = "riposte"
     max_concurrent_activities: int = 50
     activities_per_second: float | None = None  # per task queue, to respect Graph/ARM limits
@@ -76,6 +78,11 @@ class Settings(BaseSettings):
     hmac_max_age_seconds: int = Field(default=300, gt=0)
     max_body_bytes: int = Field(default=1_048_576, gt=0)
     tenant: TenantSettings = TenantSettings()
+
+    @field_validator("protected_ranges")
+    @classmethod
+    def _valid_ranges(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(str(ipaddress.ip_network(cidr, strict=False)) for cidr in value)
 
     @property
     def audit_store_url(self) -> str:
