@@ -1,1 +1,71 @@
-"""Fixtures for this real part; filled in by its owner."""
+"""The audit store for tests: a SQLite file per test, and a fresh PostgreSQL database per test.
+
+PostgreSQL is the real server on 127.0.0.1:5432 (trust auth, user postgres), which CI starts;
+when it cannot be reached the `postgres_url` fixture fails rather than skipping, so a run
+without it never passes silently.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from riposte.audit.sqlite import SqliteStore
+from riposte.audit.store import AuditStore, open_store
+
+POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def _admin() -> psycopg.Connection[tuple[object, ...]]:
+    try:
+        return psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as err:
+        pytest.fail(f"PostgreSQL is not reachable at 127.0.0.1:5432 as postgres: {err}")
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """The URL of a new, empty, uniquely named database; dropped after the test."""
+    name = f"riposte_test_{uuid.uuid4().hex[:12]}"
+    with _admin() as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
+    finally:
+        with _admin() as admin:
+            admin.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'data' / 'audit.db'}"
+
+
+@pytest.fixture
+def sqlite_store(tmp_path: Path) -> Iterator[SqliteStore]:
+    store = SqliteStore(tmp_path / "audit.db")
+    yield store
+    store.close()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def audit_url(request: pytest.FixtureRequest) -> str:
+    """A store URL for each backend in turn (a fresh file or database)."""
+    fixture = "sqlite_url" if request.param == "sqlite" else "postgres_url"
+    url: str = request.getfixturevalue(fixture)
+    return url
+
+
+@pytest.fixture
+def audit_store(audit_url: str) -> Iterator[AuditStore]:
+    """An open, empty store for each backend in turn."""
+    store = open_store(audit_url)
+    yield store
+    store.close()
