@@ -9,7 +9,7 @@ from temporalio.testing import ActivityEnvironment
 from activities.audit import AuditActivities, AuditErrorType
 from riposte.audit.events import AuditBatch, AuditFilter, AuditReceipt
 from riposte.audit.store import AuditStore
-from tests.audit_records import record, records
+from tests.plugins.audit import record, records
 
 
 async def test_record_audit_returns_each_records_seq(audit_store: AuditStore) -> None:

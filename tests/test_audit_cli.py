@@ -13,7 +13,7 @@ import pytest
 from riposte.audit.events import AuditEvent
 from riposte.audit.store import open_store
 from riposte.cli import run
-from tests.audit_records import records
+from tests.plugins.audit import records
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from multiprocessing.synchronize import Barrier
 
 from riposte.audit.events import AuditFilter, AuditKind, AuditRecord
 from riposte.audit.store import open_store
-from tests.audit_records import START
+from tests.plugins.audit import START
 
 PROCESSES = 4
 EVENTS_EACH = 50

@@ -9,7 +9,7 @@ import json
 from riposte.audit.events import AuditEvent, AuditFilter
 from riposte.audit.export import FIELDS, ExportFormat, render, to_csv, to_json, to_table
 from riposte.audit.store import AuditStore
-from tests.audit_records import record, records
+from tests.plugins.audit import record, records
 
 
 def test_json_export_is_an_array_of_complete_events(audit_store: AuditStore) -> None:

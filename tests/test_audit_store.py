@@ -16,7 +16,7 @@ from riposte.audit.events import AuditFilter, AuditKind, AuditRecord
 from riposte.audit.sqlite import SqliteStore
 from riposte.audit.store import AuditStore, UnsupportedStoreUrl, open_store
 from riposte.errors import InvalidInput
-from tests.audit_records import START, record, records
+from tests.plugins.audit import START, record, records
 
 
 def test_append_assigns_contiguous_seqs_and_links_the_chain(audit_store: AuditStore) -> None:

@@ -17,7 +17,7 @@ import pytest
 from riposte.audit import chain
 from riposte.audit.events import AuditFilter
 from riposte.audit.store import AuditStore, open_store
-from tests.audit_records import record, records
+from tests.plugins.audit import record, records
 
 SQLITE_PREFIX = "sqlite:///"
 

@@ -1,4 +1,4 @@
-"""The audit store for tests: a SQLite file per test, and a fresh PostgreSQL database per test.
+"""The audit store for tests: a SQLite file or a fresh PostgreSQL database per test, and records.
 
 PostgreSQL is the real server on 127.0.0.1:5432 (trust auth, user postgres), which CI starts;
 when it cannot be reached the `postgres_url` fixture fails rather than skipping, so a run
@@ -9,16 +9,49 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
 import pytest
 from psycopg import sql
 
+from riposte.audit.events import AuditKind, AuditRecord
 from riposte.audit.sqlite import SqliteStore
 from riposte.audit.store import AuditStore, open_store
 
 POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+START = datetime(2021, 6, 9, 9, 0, tzinfo=UTC)
+
+_TARGETS = ("ben@contoso.com", "10.8.0.25", "adele@contoso.com")
+_ACTIONS = ("disable_sign_in", "block_ports", "delete_inbox_rules")
+_KINDS = (AuditKind.SIMULATED, AuditKind.EXECUTED, AuditKind.APPROVED)
+
+
+def record(n: int, **fields: object) -> AuditRecord:
+    """The n-th sample record: one minute after the previous, cycling targets and kinds."""
+    base: dict[str, object] = {
+        "id": f"resp-{n // 3}:a{n % 3}:{n}",
+        "time": START + timedelta(minutes=n),
+        "kind": _KINDS[n % 3],
+        "response_id": f"darktrace:dt-{n // 3}",
+        "alert_id": f"dt-{n // 3}",
+        "policy": "m365-account-takeover" if n % 2 == 0 else "network-lateral-movement",
+        "policy_hash": "ab" * 32,
+        "action_id": f"darktrace:dt-{n // 3}:a{n % 3}",
+        "action": _ACTIONS[n % 3],
+        "target": _TARGETS[n % 3],
+        "mode": "autonomous",
+        "actor": "engine" if n % 3 != 2 else "soc.admin",
+        "detail": f"event {n}",
+    }
+    base.update(fields)
+    return AuditRecord.model_validate(base)
+
+
+def records(count: int, start: int = 0) -> list[AuditRecord]:
+    return [record(n) for n in range(start, start + count)]
 
 
 def _admin() -> psycopg.Connection[tuple[object, ...]]:
