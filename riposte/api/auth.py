@@ -1,0 +1,109 @@
+"""Who may call what: bearer tokens to principals, roles to permissions, and refusals audited.
+
+sender    send alerts
+approver  decide approvals, release actions, read responses
+auditor   read the audit trail, read responses
+admin     everything
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from enum import StrEnum
+
+import structlog
+from fastapi import Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from riposte.api.context import ApiContext, api_context
+from riposte.api.errors import Forbidden, Unauthenticated
+from riposte.api.tokens import Principal, Role
+from riposte.audit.events import AuditKind, AuditRecord
+from riposte.errors import RiposteError
+
+log = structlog.get_logger("riposte.api")
+
+ANONYMOUS = "anonymous"
+
+
+class Permission(StrEnum):
+    SEND_ALERTS = "send_alerts"
+    DECIDE = "decide"  # approve, reject, release
+    READ_RESPONSES = "read_responses"
+    READ_AUDIT = "read_audit"
+
+
+GRANTS: dict[Role, frozenset[Permission]] = {
+    Role.SENDER: frozenset({Permission.SEND_ALERTS}),
+    Role.APPROVER: frozenset({Permission.DECIDE, Permission.READ_RESPONSES}),
+    Role.AUDITOR: frozenset({Permission.READ_AUDIT, Permission.READ_RESPONSES}),
+    Role.ADMIN: frozenset(Permission),
+}
+
+
+def allows(role: Role, permission: Permission) -> bool:
+    return permission in GRANTS[role]
+
+
+_bearer = HTTPBearer(auto_error=False, description="A token from `riposte token create`")
+
+
+def require(permission: Permission) -> Callable[..., Awaitable[Principal]]:
+    """A dependency that yields the caller's principal, or refuses (401/403) and audits it."""
+
+    async def authorize(
+        request: Request,
+        credentials: HTTPAuthorizationCredentials | None = Security(_bearer),  # noqa: B008
+    ) -> Principal:
+        ctx = api_context(request)
+        token = credentials.credentials if credentials is not None else ""
+        principal = ctx.tokens.authenticate(token) if token else None
+        return await check(ctx, request, principal, permission, presented=bool(token))
+
+    return authorize
+
+
+async def check(
+    ctx: ApiContext,
+    request: Request,
+    principal: Principal | None,
+    permission: Permission,
+    *,
+    presented: bool,
+) -> Principal:
+    """Let `principal` through if its role allows `permission`; else refuse, audited."""
+    if principal is None:
+        reason = "unknown token" if presented else "no credentials"
+        await deny(ctx, request, Unauthenticated(reason), None)
+        raise Unauthenticated(reason)
+    if not allows(principal.role, permission):
+        refusal = Forbidden(f"the {principal.role.value} role may not {permission.value}")
+        await deny(ctx, request, refusal, principal)
+        raise refusal
+    return principal
+
+
+async def deny(
+    ctx: ApiContext, request: Request, refusal: RiposteError, principal: Principal | None
+) -> None:
+    """Write a refused attempt to the audit as `denied` (never the credential itself)."""
+    status = 403 if isinstance(refusal, Forbidden) else 401
+    client = request.client.host if request.client else "unknown"
+    actor = principal.name if principal else ANONYMOUS
+    record = AuditRecord(
+        id=f"denied:{uuid.uuid4().hex}",
+        time=datetime.now(UTC),
+        kind=AuditKind.DENIED,
+        target=request.url.path,
+        actor=actor,
+        detail=f"{status} {refusal}: {request.method} {request.url.path} from {client}",
+    )
+    ctx.metrics.denied.labels(str(status)).inc()
+    log.warning("api.denied", status=status, path=request.url.path, actor=actor, client=client)
+    try:
+        await asyncio.to_thread(ctx.audit.append, [record])
+    except RiposteError as err:
+        log.error("api.denied_not_audited", error=str(err))

@@ -1,0 +1,74 @@
+"""Pages from templates, autoescaped, sent with headers that keep them to this origin."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from riposte.api.auth import Permission, allows
+from riposte.api.tokens import Principal
+from riposte.response import ActionState
+
+SECURITY_HEADERS: Mapping[str, str] = {
+    "Content-Security-Policy": (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+        "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
+_STATE_TONE = {
+    ActionState.PENDING_APPROVAL: "wait",
+    ActionState.EXECUTED: "done",
+    ActionState.SIMULATED: "quiet",
+    ActionState.PLANNED: "quiet",
+    ActionState.REJECTED: "stop",
+    ActionState.EXPIRED: "stop",
+    ActionState.FAILED: "bad",
+    ActionState.REVERTED: "quiet",
+    ActionState.RELEASED: "quiet",
+    ActionState.EXCLUDED: "quiet",
+}
+
+
+def _when(value: datetime | None) -> str:
+    return "" if value is None else value.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _tone(state: str) -> str:
+    try:
+        return _STATE_TONE[ActionState(state)]
+    except ValueError:
+        return "quiet"
+
+
+def _can(user: Principal | None, permission: str) -> bool:
+    return user is not None and allows(user.role, Permission(permission))
+
+
+def _short(text: str, width: int = 12) -> str:
+    return text[:width]
+
+
+_env = Environment(
+    loader=PackageLoader("riposte.console", "templates"),
+    autoescape=select_autoescape(["html"], default=True),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+_env.filters["when"] = _when
+_env.filters["tone"] = _tone
+_env.filters["short"] = _short
+_env.globals["can"] = _can
+
+
+def page(template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    html = _env.get_template(template).render(**context)
+    return HTMLResponse(html, status_code=status, headers=dict(SECURITY_HEADERS))
