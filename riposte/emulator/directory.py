@@ -1,0 +1,94 @@
+"""Entra ID users, as Graph v1.0 serves them under /users."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from riposte.emulator.errors import GraphError
+from riposte.emulator.seed import SeedUser
+
+# What GET /users/{id} returns without $select; accountEnabled is not among them (as in Graph).
+DEFAULT_PROPERTIES = (
+    "businessPhones",
+    "displayName",
+    "givenName",
+    "jobTitle",
+    "mail",
+    "mobilePhone",
+    "officeLocation",
+    "preferredLanguage",
+    "surname",
+    "userPrincipalName",
+    "id",
+)
+READ_ONLY = frozenset({"id", "signInSessionsValidFromDateTime", "createdDateTime"})
+USERS_NAMESPACE = uuid.UUID("7f1c6a2e-1b8e-4c4f-9a43-52b1d1f7a001")
+
+
+def now_iso() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class Directory:
+    """Users by object id, findable by id or userPrincipalName (case-insensitive)."""
+
+    def __init__(self, users: tuple[SeedUser, ...], created: dt.datetime) -> None:
+        self.users: dict[str, dict[str, Any]] = {}
+        for seed in users:
+            upn = seed.userPrincipalName
+            user: dict[str, Any] = {
+                "businessPhones": [],
+                "givenName": None,
+                "jobTitle": None,
+                "mail": upn,
+                "mobilePhone": None,
+                "officeLocation": None,
+                "preferredLanguage": "en-US",
+                "surname": None,
+                **seed.model_dump(exclude_none=True),
+            }
+            user["id"] = seed.id or str(uuid.uuid5(USERS_NAMESPACE, upn.lower()))
+            user.setdefault("createdDateTime", created.strftime("%Y-%m-%dT%H:%M:%SZ"))
+            user.setdefault("signInSessionsValidFromDateTime", user["createdDateTime"])
+            self.users[user["id"]] = user
+
+    def find(self, key: str) -> dict[str, Any]:
+        """The user with this object id or UPN, or Graph's 404."""
+        folded = key.casefold()
+        for user in self.users.values():
+            if user["id"].casefold() == folded or user["userPrincipalName"].casefold() == folded:
+                return user
+        raise GraphError(
+            404,
+            "Request_ResourceNotFound",
+            f"Resource '{key}' does not exist or one of its queried reference-property objects "
+            "are not present.",
+        )
+
+    def update(self, key: str, changes: dict[str, Any]) -> None:
+        """PATCH /users/{id}: writable properties only, as Graph allows."""
+        user = self.find(key)
+        for name, value in changes.items():
+            if name.startswith("@odata."):
+                continue
+            if name in READ_ONLY:
+                raise GraphError(
+                    400,
+                    "Request_BadRequest",
+                    f"Property '{name}' is read-only and cannot be set.",
+                )
+            if name == "accountEnabled" and not isinstance(value, bool):
+                raise GraphError(
+                    400,
+                    "Request_BadRequest",
+                    "Invalid value specified for property 'accountEnabled' of resource 'User'.",
+                )
+            user[name] = value
+
+    def revoke_sessions(self, key: str) -> None:
+        self.find(key)["signInSessionsValidFromDateTime"] = now_iso()
+
+    def by_upn(self) -> dict[str, dict[str, Any]]:
+        return {u["userPrincipalName"].lower(): dict(u) for u in self.users.values()}

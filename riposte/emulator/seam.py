@@ -1,0 +1,90 @@
+"""The test seam under /_emulator/: read the tenant, count calls, set faults, reset.
+
+It needs no token (it is for tests and the local stack; the emulator binds 127.0.0.1 by default)
+and its own requests are not counted.
+
+    GET    /_emulator/state    users, inbox_rules, messages, mail_folders (by UPN), nsgs (by name)
+    GET    /_emulator/calls    {"METHOD /route/{template}": count}
+    GET    /_emulator/faults   the faults in force, with how often each has hit
+    POST   /_emulator/faults   one fault object or a list (see riposte.emulator.faults)
+    DELETE /_emulator/faults   clear every fault
+    POST   /_emulator/reset    back to the start seed, calls and faults; or to {"seed": {...}}
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import ValidationError
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from riposte.emulator.faults import Fault
+from riposte.emulator.guard import state_of
+from riposte.emulator.seed import parse_seed
+from riposte.errors import InvalidInput
+
+
+def _problem(status: int, message: str) -> Response:
+    return JSONResponse({"detail": message}, status_code=status)
+
+
+async def _json(request: Request) -> Any:
+    raw = await request.body()
+    return json.loads(raw) if raw.strip() else None
+
+
+async def get_state(request: Request) -> Response:
+    return JSONResponse(state_of(request).tenant.snapshot())
+
+
+async def get_calls(request: Request) -> Response:
+    return JSONResponse(dict(state_of(request).calls))
+
+
+async def get_faults(request: Request) -> Response:
+    return JSONResponse(state_of(request).faults.listing())
+
+
+async def add_faults(request: Request) -> Response:
+    try:
+        body = await _json(request)
+        items = body if isinstance(body, list) else [body]
+        faults = [Fault.model_validate(item) for item in items]
+    except json.JSONDecodeError as err:
+        return _problem(400, f"malformed JSON: {err}")
+    except ValidationError as err:
+        first = err.errors()[0]
+        return _problem(422, f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}")
+    state = state_of(request)
+    state.add_faults(faults)
+    return JSONResponse(state.faults.listing(), status_code=201)
+
+
+async def clear_faults(request: Request) -> Response:
+    state_of(request).faults.clear()
+    return Response(status_code=204)
+
+
+async def reset(request: Request) -> Response:
+    try:
+        body = await _json(request)
+        seed = parse_seed(body["seed"]) if isinstance(body, dict) and "seed" in body else None
+    except json.JSONDecodeError as err:
+        return _problem(400, f"malformed JSON: {err}")
+    except InvalidInput as err:
+        return _problem(422, str(err))
+    state_of(request).reset(seed)
+    return Response(status_code=204)
+
+
+ROUTES: list[Route] = [
+    Route("/_emulator/state", get_state, methods=["GET"]),
+    Route("/_emulator/calls", get_calls, methods=["GET"]),
+    Route("/_emulator/faults", get_faults, methods=["GET"]),
+    Route("/_emulator/faults", add_faults, methods=["POST"]),
+    Route("/_emulator/faults", clear_faults, methods=["DELETE"]),
+    Route("/_emulator/reset", reset, methods=["POST"]),
+]
