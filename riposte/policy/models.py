@@ -1,0 +1,206 @@
+"""A response policy, as loaded from YAML: frozen models that hold data and never run code.
+
+    Policy
+    ├── match: Match          every key must hold; a list means "any of"
+    │   ├── source, name (globs), name_regex (RE2), severity, score, entities
+    │   ├── any: [Match, ...] at least one holds
+    │   └── not: Match        must not hold
+    ├── mode, approval, duration
+    ├── actions: [ActionSpec, ...]
+    └── exclude: Exclude      users and IPs / CIDRs never acted on
+
+Validation errors carry messages meant for `policy check`: they name the valid choices and, for
+a likely typo, the closest one.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable
+from enum import StrEnum
+from typing import Annotated, Any, Self, TypeVar
+
+from pydantic import BeforeValidator, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
+
+from riposte.actions import ActionName, RuleSelection
+from riposte.model import Frozen
+from riposte.policy.choices import unknown_choice
+from riposte.policy.conditions import EntityName, ScoreComparison, SeverityComparison
+from riposte.policy.durations import Duration
+from riposte.policy.patterns import PatternError, compiled_regex
+from riposte.response import OnTimeout
+from riposte.settings import Mode
+
+POLICY_NAME = r"^[a-z0-9][a-z0-9._-]{0,63}$"
+
+E = TypeVar("E", bound=StrEnum)
+T = TypeVar("T")
+
+
+def choice(enum: type[E], kind: str) -> Callable[[object], E | object]:
+    """A before-validator for a StrEnum field whose error names the choices."""
+
+    def validate(value: object) -> E | object:
+        if value is None or isinstance(value, enum):
+            return value
+        if isinstance(value, str) and value in enum._value2member_map_:
+            return enum(value)
+        raise ValueError(unknown_choice(kind, value, [member.value for member in enum]))
+
+    return validate
+
+
+def _listify(value: object) -> object:
+    """A single value where a list is allowed means a list of one."""
+    return [value] if isinstance(value, str | int | float) else value
+
+
+def _regex(value: object) -> object:
+    if isinstance(value, str):
+        try:
+            compiled_regex(value)
+        except PatternError as err:
+            raise ValueError(str(err)) from None
+    return value
+
+
+def _network(value: object) -> object:
+    if not isinstance(value, str):
+        raise ValueError(f"expected an IP address or CIDR range, not {value!r}")
+    try:
+        return str(ipaddress.ip_network(value.strip(), strict=False))
+    except ValueError:
+        raise ValueError(f"{value!r} is not an IP address or CIDR range") from None
+
+
+def _port(value: object) -> object:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
+        raise ValueError(f"a port is a whole number from 1 to 65535, not {value!r}")
+    return value
+
+
+AnyOf = Annotated[tuple[T, ...], BeforeValidator(_listify)]
+Text = Annotated[str, Field(min_length=1, max_length=512)]
+Regex = Annotated[str, BeforeValidator(_regex)]
+Network = Annotated[str, BeforeValidator(_network)]
+Port = Annotated[int, BeforeValidator(_port)]
+
+
+class Match(Frozen):
+    """Which alerts a policy answers. Every key given must hold; an empty match is refused."""
+
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        validate_by_name=True,
+        validate_by_alias=True,
+        serialize_by_alias=True,
+    )
+
+    source: AnyOf[Text] = ()
+    name: AnyOf[Text] = ()  # globs, matched against the " / " form of the alert name
+    name_regex: AnyOf[Regex] = ()  # RE2, searched in the " / " form of the alert name
+    severity: AnyOf[SeverityComparison] = ()
+    score: AnyOf[ScoreComparison] = ()
+    entities: AnyOf[EntityName] = ()  # all of these must be present
+    any_of: tuple[Match, ...] = Field(default=(), alias="any")
+    none_of: Match | None = Field(default=None, alias="not")
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> Self:
+        held = (self.source, self.name, self.name_regex, self.severity, self.score, self.entities)
+        if not any(held) and not self.any_of and self.none_of is None:
+            raise ValueError("a match block needs at least one condition")
+        return self
+
+
+class Approval(Frozen):
+    """How long a human-confirm request waits, and what its silence means."""
+
+    timeout: Duration = 4 * 3600
+    on_timeout: Annotated[OnTimeout, BeforeValidator(choice(OnTimeout, "on_timeout"))] = (
+        OnTimeout.EXPIRE
+    )
+
+
+class Exclude(Frozen):
+    """Targets this policy never acts on, whatever matched."""
+
+    users: AnyOf[Text] = ()  # exact UPNs or globs ("svc-*@contoso.com"), ignoring case
+    ips: AnyOf[Network] = ()  # addresses or CIDR ranges
+
+
+PARAMETERS: dict[ActionName, frozenset[str]] = {
+    ActionName.DELETE_INBOX_RULES: frozenset({"which"}),
+    ActionName.QUARANTINE_MAIL: frozenset({"sent_within"}),
+    ActionName.BLOCK_PORTS: frozenset({"ports"}),
+}
+"""The parameters each action takes; an action not listed takes none."""
+
+
+class ActionSpec(Frozen):
+    """One action as a policy names it: `disable_sign_in` or `block_ports: {ports: [445]}`."""
+
+    name: Annotated[ActionName, BeforeValidator(choice(ActionName, "action"))]
+    which: Annotated[RuleSelection | None, BeforeValidator(choice(RuleSelection, "which"))] = None
+    sent_within: Duration | None = None
+    ports: tuple[Port, ...] | None = Field(default=None, min_length=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_yaml(cls, value: Any) -> Any:
+        """Read `name` or `{name: {params}}` into one flat mapping."""
+        if isinstance(value, str):
+            return {"name": value}
+        if isinstance(value, dict) and "name" not in value and len(value) == 1:
+            [(name, params)] = value.items()
+            if params is None:
+                return {"name": name}
+            if isinstance(params, dict):
+                return {"name": name, **params}
+            raise ValueError(f"the parameters of {name!r} must be a mapping, like {{which: all}}")
+        if isinstance(value, dict) and "name" in value:
+            return value
+        raise ValueError("an action is a name, or a mapping of one name to its parameters")
+
+    @model_validator(mode="after")
+    def _parameters_fit(self) -> Self:
+        allowed = PARAMETERS.get(self.name, frozenset())
+        given = {
+            field for field in ("which", "sent_within", "ports") if getattr(self, field) is not None
+        }
+        for extra in sorted(given - allowed):
+            takes = f"it takes: {', '.join(sorted(allowed))}" if allowed else "it takes none"
+            raise ValueError(f"{self.name.value} takes no parameter {extra!r}; {takes}")
+        if self.name is ActionName.BLOCK_PORTS and not self.ports:
+            raise ValueError("block_ports needs ports, like {ports: [445, 9401]}")
+        return self
+
+
+class Policy(Frozen):
+    """One response policy (DESIGN.md, "Policy language")."""
+
+    name: str = Field(pattern=POLICY_NAME)
+    description: str = ""
+    match: Match
+    mode: Annotated[Mode | None, BeforeValidator(choice(Mode, "mode"))] = None
+    approval: Approval = Approval()
+    actions: tuple[ActionSpec, ...] = Field(min_length=1)
+    duration: Duration | None = None  # reversible actions revert after this
+    exclude: Exclude = Exclude()
+
+    @model_validator(mode="after")
+    def _targets_required(self) -> Self:
+        """Each action acts on an alert entity, so the match must require that entity."""
+        required = set(self.match.entities)
+        for index, spec in enumerate(self.actions):
+            entity = spec.name.target_entity
+            if entity not in required:
+                raise PydanticCustomError(
+                    "target_not_required",
+                    "{action} acts on the alert's {entity}, so match.entities must include"
+                    " {entity}",
+                    {"action": spec.name.value, "entity": entity, "at": ("actions", index)},
+                )
+        return self
