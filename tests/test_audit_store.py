@@ -15,7 +15,7 @@ from riposte.audit import chain
 from riposte.audit.events import AuditFilter, AuditKind, AuditRecord
 from riposte.audit.sqlite import SqliteStore
 from riposte.audit.store import AuditStore, UnsupportedStoreUrl, open_store
-from riposte.errors import InvalidInput
+from riposte.errors import InvalidInput, Unavailable
 from tests.plugins.audit import START, record, records
 
 
@@ -181,3 +181,25 @@ def test_an_audit_record_round_trips_through_json() -> None:
     """The record a workflow sends survives the JSON a Temporal payload carries."""
     original = record(4)
     assert AuditRecord.model_validate_json(original.model_dump_json()) == original
+
+
+def test_postgres_store_reconnects_after_its_connection_is_killed(postgres_url: str) -> None:
+    """A dropped connection fails one append as Unavailable (retryable); the next one reconnects."""
+    store = open_store(postgres_url)
+    try:
+        store.append(records(1))
+        database = postgres_url.rsplit("/", 1)[1]
+        with psycopg.connect(postgres_url, autocommit=True) as admin:
+            killed = admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = %s AND pid <> pg_backend_pid()",
+                (database,),
+            ).fetchall()
+        assert killed == [(True,)]
+        with pytest.raises(Unavailable):
+            store.append([record(1)])
+        (event,) = store.append([record(1)])
+        assert event.seq == 2
+        assert store.verify().ok
+    finally:
+        store.close()

@@ -60,17 +60,24 @@ class SqliteStore:
 
     @contextmanager
     def _immediate(self, conn: sqlite3.Connection) -> Iterator[None]:
-        """One write transaction, holding SQLite's write lock from its start."""
+        """One write transaction, holding SQLite's write lock from its start.
+
+        Operational failures (locked past the busy timeout, disk full, I/O) become `Unavailable`,
+        which callers such as the audit activity retry.
+        """
         try:
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as err:
             raise Unavailable(f"the audit store {self.path} stayed locked: {err}") from err
         try:
             yield
-        except BaseException:
-            conn.execute("ROLLBACK")
+            conn.execute("COMMIT")
+        except BaseException as err:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            if isinstance(err, sqlite3.OperationalError):
+                raise Unavailable(f"the audit store {self.path} failed: {err}") from err
             raise
-        conn.execute("COMMIT")
 
     def _migrate(self) -> None:
         conn = self._conn
@@ -121,8 +128,11 @@ class SqliteStore:
     def query(self, f: AuditFilter) -> list[AuditEvent]:
         where, params = where_clause(f, "?", chain.canonical_time)
         with self._lock:
-            rows = self._conn.execute(_SELECT + where, params)
-            return [_event(row) for row in rows]
+            try:
+                rows = self._conn.execute(_SELECT + where, params).fetchall()
+            except sqlite3.OperationalError as err:
+                raise Unavailable(f"the audit store {self.path} failed: {err}") from err
+        return [_event(row) for row in rows]
 
     def verify(self) -> VerifyResult:
         """Walk one consistent snapshot on a connection of its own; appends carry on meanwhile."""
@@ -143,6 +153,8 @@ class SqliteStore:
                 last = rows[-1][chain.COLUMNS.index("seq")]
             conn.execute("COMMIT")
             return check.finish(head_seq, head_hash)
+        except sqlite3.OperationalError as err:
+            raise Unavailable(f"the audit store {self.path} failed: {err}") from err
         finally:
             conn.close()
 
