@@ -72,10 +72,13 @@ class PostgresStore:
     def _migrate(self) -> None:
         with self._transaction() as conn:
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
-            conn.execute(
-                "CREATE TABLE IF NOT EXISTS schema_version "
-                "(version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
-            )
+            # Checked before created: a writer role without CREATE opens a migrated store.
+            known = conn.execute("SELECT to_regclass('schema_version') IS NOT NULL").fetchone()
+            if not (known and known[0]):
+                conn.execute(
+                    "CREATE TABLE schema_version "
+                    "(version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+                )
             row = conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version").fetchone()
             current = int(str(row[0])) if row else 0
             for migration in pending(Backend.POSTGRES, current):
