@@ -51,6 +51,8 @@ def migrations(backend: Backend) -> tuple[Migration, ...]:
         if match:
             found.append(Migration(int(match.group(1)), entry.name, entry.read_text("utf-8")))
     found.sort(key=lambda m: m.version)
+    if not found:
+        raise RuntimeError(f"no {backend} migrations shipped: is the package data installed?")
     if [m.version for m in found] != list(range(1, len(found) + 1)):
         raise RuntimeError(f"{backend} migrations are not numbered 1..n: {[m.name for m in found]}")
     return tuple(found)
