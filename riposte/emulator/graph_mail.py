@@ -151,7 +151,8 @@ async def get_message(request: Request) -> Response:
 async def move_message(request: Request) -> Response:
     box = _mailbox(request)
     body = await json_body(request)
-    destination = body.get("destinationId")
+    # Action parameters are case-insensitive: msgraph-sdk sends "DestinationId".
+    destination = next((v for k, v in body.items() if k.lower() == "destinationid"), None)
     if not isinstance(destination, str) or not destination:
         raise GraphError(400, "ErrorInvalidIdMalformed", "Id is malformed.")
     _in_folder(box, request, box.message(request.path_params["message"]))
