@@ -4,4 +4,5 @@ pytest_plugins = [
     "tests.plugins.emulator",
     "tests.plugins.temporal",
     "tests.plugins.audit",
+    "tests.plugins.api",
 ]

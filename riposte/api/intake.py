@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import structlog
 from pydantic import ValidationError
 
-from riposte.adapters import parse_alert
+from riposte.adapters import AUTO, detect_format, parse_alert
 from riposte.alerts import Alert
 from riposte.api.errors import ErrorCode, MalformedJson, Problem, malformed_at, problem_of
 from riposte.errors import InvalidInput, RiposteError
@@ -65,8 +65,12 @@ class Decoded:
     batch: bool  # False: one alert, answered alone
 
 
-def decode(body: bytes, *, ndjson: bool) -> Decoded:
-    """The items of a body. Raises MalformedJson, or InvalidInput for an empty batch."""
+def decode(body: bytes, *, ndjson: bool, fmt: str = AUTO) -> Decoded:
+    """The items of a body. Raises MalformedJson, or InvalidInput for an empty batch.
+
+    A JSON array is a batch, unless an adapter of format `fmt` reads the whole array as one
+    alert (Darktrace's breach details are an array of the breach and its events).
+    """
     text = _text(body)
     if ndjson:
         items = [_line(i, n, line) for i, (n, line) in enumerate(_lines(text))]
@@ -77,11 +81,19 @@ def decode(body: bytes, *, ndjson: bool) -> Decoded:
         value = json.loads(text)
     except json.JSONDecodeError as err:
         raise malformed_at(err.msg, err.doc, err.pos) from err
-    if isinstance(value, list):
+    if isinstance(value, list) and not _one_alert(value, fmt):
         if not value:
             raise InvalidInput("a batch needs at least one alert", location="body")
         return Decoded([Item(index=i, line=None, value=v) for i, v in enumerate(value)], batch=True)
     return Decoded([Item(index=0, line=None, value=value)], batch=False)
+
+
+def _one_alert(value: list[object], fmt: str) -> bool:
+    try:
+        found = detect_format(value)
+    except InvalidInput:
+        return False
+    return fmt in (AUTO, found)
 
 
 def _text(body: bytes) -> str:

@@ -88,6 +88,11 @@ class SignatureGuard:
         self._seen.add(signature)
         heapq.heappush(self._expiry, (stamp + self._max_age, signature))
 
+    @property
+    def remembered(self) -> int:
+        """How many accepted signatures it holds: those still inside the window, at most."""
+        return len(self._seen)
+
     def _forget_stale(self, now: float) -> None:
         while self._expiry and self._expiry[0][0] < now:
             _, signature = heapq.heappop(self._expiry)

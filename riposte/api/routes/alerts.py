@@ -80,7 +80,7 @@ async def post_alerts(
         if fmt not in FORMATS:
             raise UnknownFormat(f"no adapter reads format {fmt!r}", location="format")
         content_type = request.headers.get("content-type", "")
-        decoded = intake.decode(body, ndjson=intake.is_ndjson(content_type))
+        decoded = intake.decode(body, ndjson=intake.is_ndjson(content_type), fmt=fmt)
     except RiposteError as err:
         ctx.metrics.alerts_refused.labels(problem_of(err)[1].error.value).inc()
         raise

@@ -1,0 +1,134 @@
+"""The API for tests: the real app over a real ASGI client, on a real worker and audit store.
+
+make_api(policies, **settings)  ApiHarness: .http (httpx.AsyncClient on the app), .stack (the
+                                worker's Stack), .token[role], .auth(role) headers, .denied()
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from temporalio.client import Client
+
+from riposte.api.app import create_app
+from riposte.api.tokens import Role, TokenStore
+from riposte.audit.events import AuditEvent, AuditFilter, AuditKind
+from riposte.audit.store import AuditStore, open_store
+from riposte.service import ResponseService
+from riposte.settings import NsgBinding, Settings, TenantSettings
+from tests.plugins.temporal import Stack, write_policies
+from worker import run_worker
+
+CLIENT_IP = "203.0.113.7"
+
+
+@dataclass
+class ApiHarness:
+    app: FastAPI
+    http: httpx.AsyncClient
+    stack: Stack
+    tokens: TokenStore
+    token: dict[Role, str] = field(default_factory=dict)
+
+    def auth(self, role: Role) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token[role]}"}
+
+    def name(self, role: Role) -> str:
+        return f"{role.value}-1"
+
+    def denied(self) -> list[AuditEvent]:
+        return self.stack.store.query(AuditFilter(kind=AuditKind.DENIED))
+
+    async def post_alert(self, alert: Any, **params: str) -> httpx.Response:
+        body = alert if isinstance(alert, str | bytes) else json.dumps(alert, default=str)
+        return await self.http.post(
+            "/v1/alerts",
+            content=body,
+            params=params,
+            headers={**self.auth(Role.SENDER), "Content-Type": "application/json"},
+        )
+
+    async def wait_for(
+        self, response_id: str, done: Callable[[dict[str, Any]], bool], seconds: float = 60.0
+    ) -> dict[str, Any]:
+        """Poll GET /v1/responses/{id} until `done` holds for its JSON."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        last: dict[str, Any] = {}
+        while loop.time() < deadline:
+            answer = await self.http.get(
+                f"/v1/responses/{response_id}", headers=self.auth(Role.ADMIN)
+            )
+            if answer.status_code == 200:
+                last = answer.json()
+                if done(last):
+                    return last
+            await asyncio.sleep(0.1)
+        raise AssertionError(f"response {response_id} never got there: {last}")
+
+
+ApiFactory = Callable[..., Awaitable[ApiHarness]]
+
+
+@pytest.fixture
+async def make_api(
+    temporal_client: Client, tenant: TenantSettings, tmp_path: Path
+) -> AsyncIterator[ApiFactory]:
+    """Start a worker with `policies` (YAML text by name) against the emulator tenant, and the
+    app over it, with one token per role. `nsgs` adds NSG bindings to the tenant's; other
+    keywords are Settings fields.
+
+    This is tests.plugins.temporal's make_stack plus what the API needs (tokens, the app, a
+    tenant with more NSG ranges), so the worker is the same real one.
+    """
+    workers: list[tuple[asyncio.Event, asyncio.Task[None]]] = []
+    stores: list[AuditStore] = []
+    clients: list[httpx.AsyncClient] = []
+
+    async def start(
+        policies: dict[str, str], *, nsgs: tuple[NsgBinding, ...] = (), **overrides: Any
+    ) -> ApiHarness:
+        n = len(workers)
+        data_dir = tmp_path / f"api-data-{n}"
+        data_dir.mkdir()
+        settings = Settings(
+            data_dir=data_dir,
+            policies_dir=write_policies(tmp_path / f"api-policies-{n}", policies),
+            task_queue=f"riposte-api-{uuid.uuid4()}",
+            tenant=tenant.model_copy(update={"nsgs": (*tenant.nsgs, *nsgs)}),
+            **overrides,
+        )
+        stop = asyncio.Event()
+        workers.append(
+            (stop, asyncio.create_task(run_worker(temporal_client, settings, stop=stop)))
+        )
+        store = open_store(settings.audit_store_url)
+        stores.append(store)
+        stack = Stack(settings, ResponseService(temporal_client, settings.task_queue), store)
+        tokens = TokenStore.in_data_dir(data_dir)
+        app = create_app(settings, stack.service, store, tokens)
+        transport = httpx.ASGITransport(app=app, client=(CLIENT_IP, 50123))
+        http = httpx.AsyncClient(transport=transport, base_url="http://riposte.test")
+        clients.append(http)
+        harness = ApiHarness(app=app, http=http, stack=stack, tokens=tokens)
+        for role in Role:
+            harness.token[role] = tokens.create(role, harness.name(role))
+        return harness
+
+    yield start
+    for http in clients:
+        await http.aclose()
+    for stop, task in workers:
+        stop.set()
+        await task
+    for store in stores:
+        store.close()
