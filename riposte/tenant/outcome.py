@@ -1,0 +1,36 @@
+"""Building the `ActionResult` every action and revert returns."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from riposte.actions import ActionInput, ActionResult, RevertInput, RevertState
+
+
+def outcome(
+    request: ActionInput | RevertInput,
+    *,
+    changed: bool,
+    summary: str,
+    calls: Iterable[str] = (),
+    revert: RevertState | None = None,
+) -> ActionResult:
+    """The result of one action or revert.
+
+    `calls` are the writes made, or, when simulating, the writes that would be made; reads are
+    left out. A revert returns an empty `revert`: undoing an undo is not offered.
+    """
+    return ActionResult(
+        action_id=request.action_id,
+        action=request.action,
+        target=request.target,
+        changed=changed,
+        summary=summary,
+        api_calls=tuple(calls),
+        revert=revert or RevertState(),
+    )
+
+
+def quoted(names: Iterable[str]) -> str:
+    """ "'.', 'RSS Feeds'": names as the summaries show them."""
+    return ", ".join(f"'{name}'" for name in names)
