@@ -82,9 +82,10 @@ def evaluate(alert: Alert, snapshot: PolicySnapshot, response_id: str) -> Respon
     misses: list[tuple[int, str, str]] = []
     for entry in sorted(snapshot.policies, key=lambda p: p.policy.name):
         policy = entry.policy
-        reasons = failures(policy.match, alert)
-        if reasons:
-            misses.append((len(reasons), policy.name, "; ".join(reasons)))
+        found = failures(policy.match, alert)
+        if found:
+            weight = sum(miss.weight for miss in found)
+            misses.append((weight, policy.name, "; ".join(miss.reason for miss in found)))
             continue
         mode = plan_mode(policy, snapshot)
         matched.append(MatchedPolicy(name=policy.name, hash=entry.hash, mode=mode))
