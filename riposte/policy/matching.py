@@ -38,7 +38,7 @@ def failures(match: Match, alert: Alert) -> tuple[Miss, ...]:
     name = display_name(alert.name)
     if match.source and alert.source.casefold() not in {s.casefold() for s in match.source}:
         reasons.append(Miss("source", f"source {alert.source!r} is not {_any_of(match.source)}"))
-    if match.name and not any(glob_matches(glob, name) for glob in match.name):
+    if match.name and not glob_matches(match.name, name):
         reasons.append(Miss("name", f"name {name!r} matches none of {_any_of(match.name)}"))
     if match.name_regex and not any(regex_matches(rx, name) for rx in match.name_regex):
         reasons.append(Miss("name_regex", f"name {name!r} matches no name_regex"))

@@ -65,9 +65,10 @@ def glob_to_regex(glob: str) -> str:
 
 
 @functools.lru_cache(maxsize=4096)
-def compiled_glob(glob: str) -> re2._Regexp:
-    """The compiled, case-insensitive matcher for a name glob (normalized like alert names)."""
-    return re2.compile(glob_to_regex(display_name(glob)), _options(case_sensitive=False))
+def compiled_globs(globs: tuple[str, ...]) -> re2._Regexp:
+    """One case-insensitive matcher for any of these globs (normalized like alert names)."""
+    pattern = "|".join(f"(?:{glob_to_regex(display_name(glob))})" for glob in globs)
+    return re2.compile(pattern, _options(case_sensitive=False))
 
 
 @functools.lru_cache(maxsize=4096)
@@ -83,9 +84,9 @@ def compiled_regex(pattern: str) -> re2._Regexp:
         raise PatternError(f"RE2 cannot compile regex {pattern!r}: {text}") from None
 
 
-def glob_matches(glob: str, name: str) -> bool:
-    """Whether a (normalized) alert name matches a glob, whole and ignoring case."""
-    return compiled_glob(glob).fullmatch(name) is not None
+def glob_matches(globs: str | tuple[str, ...], name: str) -> bool:
+    """Whether a (normalized) alert name matches a glob, or any of several, whole, ignoring case."""
+    return compiled_globs((globs,) if isinstance(globs, str) else globs).fullmatch(name) is not None
 
 
 def regex_matches(pattern: str, name: str) -> bool:
