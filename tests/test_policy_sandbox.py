@@ -59,7 +59,6 @@ async def test_evaluate_runs_in_the_workflow_sandbox(temporal_client: Client) ->
             EvaluateInput(alert=alert, snapshot=snapshot),
             id=f"sandbox-{uuid.uuid4()}",
             task_queue=queue,
-            result_type=ResponsePlan,
             execution_timeout=timedelta(seconds=30),
         )
     assert plan == evaluate(alert, snapshot, plan.actions[0].action_id.rsplit(":", 1)[0])
