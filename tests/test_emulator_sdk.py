@@ -7,6 +7,7 @@ emulator speaks each SDK's wire format closely enough for unchanged code paths.
 from __future__ import annotations
 
 import ssl
+import time
 from collections.abc import AsyncIterator
 
 import httpx
@@ -15,8 +16,9 @@ from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.identity import ClientSecretCredential
 from azure.identity.aio import ClientSecretCredential as AsyncClientSecretCredential
 from azure.mgmt.network.aio import NetworkManagementClient
-from azure.mgmt.network.models import SecurityRule
+from azure.mgmt.network.models import SecurityRule, SecurityRulePropertiesFormat
 from kiota_abstractions.base_request_configuration import RequestConfiguration
+from kiota_abstractions.default_query_parameters import QueryParameters
 from kiota_authentication_azure.azure_identity_authentication_provider import (
     AzureIdentityAuthenticationProvider,
 )
@@ -33,7 +35,7 @@ from msgraph.generated.users.item.messages.messages_request_builder import (
 from msgraph.generated.users.item.user_item_request_builder import UserItemRequestBuilder
 from msgraph.graph_request_adapter import GraphRequestAdapter
 from msgraph.graph_service_client import GraphServiceClient
-from msgraph_core import GraphClientFactory
+from msgraph_core import GraphClientFactory  # type: ignore[import-untyped]
 
 from riposte.emulator.client import EmulatorSeam
 from riposte.settings import TenantSettings
@@ -196,7 +198,7 @@ async def test_graph_filters_and_moves_with_immutable_ids(
     assert found is not None and found.value is not None and len(found.value) == 1
     message = found.value[0]
     assert message.id is not None
-    folder_config = RequestConfiguration[None]()
+    folder_config = RequestConfiguration[QueryParameters]()
     folder_config.headers.add("Prefer", 'IdType="ImmutableId"')
     moved = await mailbox.messages.by_message_id(message.id).move.post(
         MovePostRequestBody(destination_id="junkemail"), request_configuration=folder_config
@@ -216,14 +218,16 @@ async def test_arm_put_and_delete_rule_complete(
 ) -> None:
     """azure-mgmt-network creates and deletes a rule, polling each long-running operation."""
     rule = SecurityRule(
-        priority=200,
-        direction="Inbound",
-        access="Deny",
-        protocol="*",
-        source_address_prefix="10.8.0.25",
-        source_port_range="*",
-        destination_address_prefix="*",
-        destination_port_ranges=["445", "9401"],
+        properties=SecurityRulePropertiesFormat(
+            priority=200,
+            direction="Inbound",
+            access="Deny",
+            protocol="*",
+            source_address_prefix="10.8.0.25",
+            source_port_range="*",
+            destination_address_prefix="*",
+            destination_port_ranges=["445", "9401"],
+        )
     )
     poller = await network.security_rules.begin_create_or_update(
         "rg-core", "nsg-servers", "riposte-block-test", rule
@@ -252,14 +256,16 @@ async def test_arm_put_and_delete_rule_complete(
 async def test_arm_conflict_is_http_error(network: NetworkManagementClient) -> None:
     """A rule reusing a taken priority and direction fails with ARM's SecurityRuleConflict."""
     rule = SecurityRule(
-        priority=100,
-        direction="Inbound",
-        access="Deny",
-        protocol="Tcp",
-        source_address_prefix="10.8.0.25",
-        source_port_range="*",
-        destination_address_prefix="*",
-        destination_port_range="445",
+        properties=SecurityRulePropertiesFormat(
+            priority=100,
+            direction="Inbound",
+            access="Deny",
+            protocol="Tcp",
+            source_address_prefix="10.8.0.25",
+            source_port_range="*",
+            destination_address_prefix="*",
+            destination_port_range="445",
+        )
     )
     with pytest.raises(HttpResponseError) as caught:
         await network.security_rules.begin_create_or_update("rg-core", "nsg-servers", "clash", rule)
@@ -274,3 +280,30 @@ async def test_arm_get_unknown_nsg_is_not_found(network: NetworkManagementClient
         await network.network_security_groups.get("rg-core", "nsg-nowhere")
     assert caught.value.error is not None
     assert caught.value.error.code == "ResourceNotFound"
+
+
+async def test_graph_sdk_retries_injected_429(
+    graph: GraphServiceClient, emulator_seam: EmulatorSeam
+) -> None:
+    """An injected 429 is retried by msgraph-sdk's retry handler after its Retry-After."""
+    emulator_seam.add_fault(route="graph.users.patch", status=429, retry_after=1, count=1)
+    started = time.monotonic()
+    await graph.users.by_user_id("eli@contoso.com").patch(User(account_enabled=False))
+    assert time.monotonic() - started >= 1.0
+    assert emulator_seam.call_count("PATCH /v1.0/users/{id}") == 2
+    assert emulator_seam.state()["users"]["eli@contoso.com"]["accountEnabled"] is False
+
+
+async def test_arm_sdk_retries_injected_503(
+    network: NetworkManagementClient, emulator_seam: EmulatorSeam
+) -> None:
+    """An injected 503 is retried by azure-core's retry policy, then the read succeeds."""
+    emulator_seam.add_fault(route="arm.nsgs.get", status=503, retry_after=0, count=1)
+    nsg = await network.network_security_groups.get("rg-core", "nsg-vpn")
+    assert nsg.name == "nsg-vpn"
+    assert len(nsg.default_security_rules or []) == 6
+    key = (
+        "GET /subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Network"
+        "/networkSecurityGroups/{nsg}"
+    )
+    assert emulator_seam.call_count(key) == 2

@@ -9,13 +9,14 @@
 
 from __future__ import annotations
 
+import signal
 import socket
 import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
+from types import FrameType, TracebackType
 
 import uvicorn
 from pydantic import SecretStr
@@ -94,6 +95,16 @@ def _url(host: str, sock: socket.socket) -> str:
     return f"https://{shown}:{port}"
 
 
+class _Server(uvicorn.Server):
+    """uvicorn's server, except that a SIGINT or SIGTERM is a clean stop (exit 0) rather than
+    being raised again once the server has shut down."""
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if self.should_exit and sig == signal.SIGINT:
+            self.force_exit = True
+        self.should_exit = True
+
+
 def _server(state: EmulatorState, cert: ServerCertificate) -> uvicorn.Server:
     config = uvicorn.Config(
         build_app(state),
@@ -105,7 +116,7 @@ def _server(state: EmulatorState, cert: ServerCertificate) -> uvicorn.Server:
         http="h11",
         loop="asyncio",
     )
-    return uvicorn.Server(config)
+    return _Server(config)
 
 
 @dataclass
