@@ -56,6 +56,14 @@ def test_a_yaml_syntax_error_is_reported_at_its_line(tmp_path: Path) -> None:
     assert str(error).startswith(f"{path}:4: YAML syntax error")
 
 
+def test_an_unquoted_comparison_gets_a_hint(tmp_path: Path) -> None:
+    """YAML reads a bare `>= high` as a block scalar; the error says to quote it."""
+    text = GOOD.replace("  source: darktrace\n", "  source: darktrace\n  severity: >= high\n")
+    error = only_error(write(tmp_path, "good", text))
+    assert error.line == 4
+    assert error.message.endswith('quote a comparison, like severity: ">= high"')
+
+
 def test_an_unknown_action_names_the_valid_ones(tmp_path: Path) -> None:
     """A misspelled action is reported at its list item, with a suggestion and every choice."""
     path = write(tmp_path, "good", GOOD.replace("  - disable_sign_in", "  - disable_signin"))

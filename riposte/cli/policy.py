@@ -61,7 +61,9 @@ def check_command(args: argparse.Namespace) -> int:
         return common.NEGATIVE
     names = ", ".join(p.policy.name for p in result.policies) or "none"
     examples = sum(len(p.examples.match) + len(p.examples.no_match) for p in result.policies)
-    print(f"OK: {len(result.policies)} policies ({names}), {examples} examples hold")
+    count = len(result.policies)
+    noun = "policy" if count == 1 else "policies"
+    print(f"OK: {count} {noun} ({names}); {examples} examples hold")
     return common.OK
 
 

@@ -8,12 +8,14 @@ a huge tree; duplicate keys are reported, not silently overwritten.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
 import yaml
 
 Path = tuple[str | int, ...]
+_UNQUOTED_COMPARISON = re.compile(r":\s*[<>]")
 
 
 class YamlProblem(Exception):
@@ -113,6 +115,9 @@ def load_yaml(text: str) -> tuple[Any, LineMap, list[YamlProblem]]:
         mark = err.problem_mark or err.context_mark
         line = mark.line + 1 if mark is not None else 1
         detail = " ".join(part for part in (err.context, err.problem) if part)
+        source = text.splitlines()[line - 1] if 0 < line <= len(text.splitlines()) else ""
+        if _UNQUOTED_COMPARISON.search(source):
+            detail += '; quote a comparison, like severity: ">= high"'
         return None, LineMap(), [YamlProblem(line, f"YAML syntax error: {detail}")]
     except yaml.YAMLError as err:
         return None, LineMap(), [YamlProblem(1, f"YAML error: {err}")]
