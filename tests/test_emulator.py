@@ -142,6 +142,8 @@ def test_user_patch_is_204_and_read_only_properties_refused(
     assert emulator_seam.state()["users"]["dana@contoso.com"]["accountEnabled"] is False
     refused = http.patch(f"/v1.0/users/{user_id}", json={"id": "other"})
     assert refused.status_code == 400
+    unknown = http.patch(f"/v1.0/users/{user_id}", json={"favouriteColour": "red"})
+    assert (unknown.status_code, unknown.json()["error"]["code"]) == (400, "Request_BadRequest")
 
 
 def test_revoke_sessions_moves_valid_from(http: httpx.Client, emulator_seam: EmulatorSeam) -> None:

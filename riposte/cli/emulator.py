@@ -21,7 +21,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "'graph.*=latency_ms=300'. Route names: see riposte/emulator/routes.py.",
     )
     common.add_data_dir(parser)
-    parser.add_argument("--host", default="127.0.0.1", help="address to bind (127.0.0.1)")
+    parser.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to bind (127.0.0.1); the /_emulator test seam has no auth, so "
+        "bind beyond localhost only on a trusted network",
+    )
     parser.add_argument("--port", type=int, default=8443, help="port (8443; 0 picks a free one)")
     parser.add_argument("--seed", type=Path, default=None, help="tenant seed YAML (the demo)")
     parser.add_argument(

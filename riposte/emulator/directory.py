@@ -24,6 +24,33 @@ DEFAULT_PROPERTIES = (
     "id",
 )
 READ_ONLY = frozenset({"id", "signInSessionsValidFromDateTime", "createdDateTime"})
+# Writable user properties a seed may not have set yet; anything else unknown is Graph's 400.
+WRITABLE = frozenset(
+    {
+        "accountEnabled",
+        "displayName",
+        "givenName",
+        "surname",
+        "jobTitle",
+        "department",
+        "officeLocation",
+        "mobilePhone",
+        "businessPhones",
+        "usageLocation",
+        "preferredLanguage",
+        "companyName",
+        "city",
+        "country",
+        "state",
+        "streetAddress",
+        "postalCode",
+        "mailNickname",
+        "passwordProfile",
+        "employeeId",
+        "aboutMe",
+        "otherMails",
+    }
+)
 USERS_NAMESPACE = uuid.UUID("7f1c6a2e-1b8e-4c4f-9a43-52b1d1f7a001")
 
 
@@ -78,6 +105,12 @@ class Directory:
                     400,
                     "Request_BadRequest",
                     f"Property '{name}' is read-only and cannot be set.",
+                )
+            if name not in user and name not in WRITABLE:
+                raise GraphError(
+                    400,
+                    "Request_BadRequest",
+                    f"Property '{name}' does not exist on type 'microsoft.graph.user'.",
                 )
             if name == "accountEnabled" and not isinstance(value, bool):
                 raise GraphError(
