@@ -35,7 +35,7 @@ async def started(api: ApiHarness) -> list[str]:
 
 async def test_an_alert_is_accepted_with_its_response_id(make_api: ApiFactory) -> None:
     """A valid alert gets 202 with the response id (source:id) and duplicate false."""
-    api = await make_api({"network": network_policy("passive")})
+    api = await make_api({"network-lateral-movement": network_policy("passive")})
     alert = native()
     answer = await api.post_alert(alert)
     assert answer.status_code == 202
@@ -46,7 +46,7 @@ async def test_an_alert_is_accepted_with_its_response_id(make_api: ApiFactory) -
 
 async def test_the_same_alert_twice_gives_one_response(make_api: ApiFactory) -> None:
     """A repeat of an alert is 202 with duplicate true and the same response; nothing new starts."""
-    api = await make_api({"network": network_policy("passive")})
+    api = await make_api({"network-lateral-movement": network_policy("passive")})
     alert = native()
     first = await api.post_alert(alert)
     await api.wait_for(first.json()["response_id"], lambda v: bool(v["actions"]))
@@ -76,7 +76,7 @@ async def test_a_body_that_is_not_utf8_is_400(make_api: ApiFactory) -> None:
     api = await make_api({})
     answer = await api.post_alert(b'{"id": "\xff"}')
     assert answer.status_code == 400
-    assert (answer.json()["line"], answer.json()["column"]) == (1, 10)
+    assert (answer.json()["line"], answer.json()["column"]) == (1, 9)
 
 
 async def test_a_schema_violation_is_422_with_the_field_path(make_api: ApiFactory) -> None:
@@ -132,7 +132,7 @@ async def test_an_alert_without_the_entity_a_policy_needs_is_audited_as_no_match
 ) -> None:
     """An alert lacking the policy's required entity is accepted, and the audit says why it
     matched nothing."""
-    api = await make_api({"network": network_policy("autonomous")})
+    api = await make_api({"network-lateral-movement": network_policy("autonomous")})
     answer = await api.post_alert(native(entities={"device": "vpn-remote-user"}))
     assert answer.status_code == 202
     response_id = answer.json()["response_id"]
@@ -145,7 +145,7 @@ async def test_an_alert_without_the_entity_a_policy_needs_is_audited_as_no_match
 async def test_a_json_array_is_a_batch_answered_per_item(make_api: ApiFactory) -> None:
     """An array of alerts gets one answer per item: good ones 202, a bad one its own 422, and a
     repeat within the batch joins the first; the batch as a whole is 207."""
-    api = await make_api({"network": network_policy("passive")})
+    api = await make_api({"network-lateral-movement": network_policy("passive")})
     good, repeat = native(), native()
     answer = await api.post_alert([good, native(severity="urgent"), repeat, repeat])
     assert answer.status_code == 207
@@ -157,6 +157,8 @@ async def test_a_json_array_is_a_batch_answered_per_item(make_api: ApiFactory) -
     assert items[1]["error"]["location"] == "severity"
     assert (items[2]["duplicate"], items[3]["duplicate"]) == (False, True)
     assert items[2]["response_id"] == items[3]["response_id"]
+    for response_id in (items[0]["response_id"], items[2]["response_id"]):
+        await api.wait_for(response_id, lambda v: bool(v["actions"]))
     assert sorted(await started(api)) == sorted(
         [f"darktrace:{good['id']}", f"darktrace:{repeat['id']}"]
     )
@@ -165,7 +167,7 @@ async def test_a_json_array_is_a_batch_answered_per_item(make_api: ApiFactory) -
 async def test_ndjson_is_a_batch_whose_bad_lines_are_named(make_api: ApiFactory) -> None:
     """NDJSON gives one answer per line; a broken line is 400 with its line number, and the
     others still start."""
-    api = await make_api({"network": network_policy("passive")})
+    api = await make_api({"network-lateral-movement": network_policy("passive")})
     first, last = native(), native()
     body = f"{json.dumps(first)}\n\n{{broken\n{json.dumps(last)}\n"
     answer = await api.http.post(
@@ -183,7 +185,7 @@ async def test_ndjson_is_a_batch_whose_bad_lines_are_named(make_api: ApiFactory)
 
 async def test_an_all_good_batch_is_202(make_api: ApiFactory) -> None:
     """A batch whose every item is accepted answers 202."""
-    api = await make_api({"network": network_policy("passive")})
+    api = await make_api({"network-lateral-movement": network_policy("passive")})
     answer = await api.post_alert([native(), native()])
     assert answer.status_code == 202
     assert answer.json()["accepted"] == 2
@@ -198,7 +200,7 @@ async def test_an_empty_batch_is_422(make_api: ApiFactory) -> None:
 
 async def test_intake_is_counted_in_the_metrics(make_api: ApiFactory) -> None:
     """Accepted, duplicate and refused alerts each move their counter."""
-    api = await make_api({"network": network_policy("passive")})
+    api = await make_api({"network-lateral-movement": network_policy("passive")})
     alert = native()
     await api.post_alert(alert)
     await api.post_alert(alert)

@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import structlog
 import uvicorn
+from fastapi import FastAPI
 from temporalio.client import Client
 
 from riposte.api.app import create_app
@@ -22,35 +23,47 @@ log = structlog.get_logger("riposte.api")
 
 
 class _Server(uvicorn.Server):
-    """A uvicorn server that leaves signals to its caller, who sets `stop`."""
+    """A uvicorn server that leaves signals to its caller."""
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         yield
 
 
+@contextlib.asynccontextmanager
+async def listening(app: FastAPI, host: str, port: int) -> AsyncIterator[str]:
+    """Serve `app` on host:port (0: any free port) while the block runs; yield its base URL."""
+    listener = bind(host, port)  # here, so a busy port is an error and not uvicorn's exit
+    server = _Server(uvicorn.Config(app, log_config=None, access_log=False, lifespan="off"))
+    running = asyncio.create_task(server.serve(sockets=[listener]))
+    try:
+        while not server.started:
+            if running.done():
+                running.result()  # raises what stopped it
+                raise Unavailable("the API server stopped while starting")
+            await asyncio.sleep(0.02)
+        bound_port = listener.getsockname()[1]
+        yield f"http://{host}:{bound_port}"
+    finally:
+        server.should_exit = True
+        await running
+        listener.close()
+
+
 async def serve(
     settings: Settings, client: Client, host: str, port: int, stop: asyncio.Event
 ) -> None:
     """Serve the API and console on host:port until `stop` is set."""
-    listener = bind(host, port)  # here, so a busy port is an error and not uvicorn's exit
     store = open_store(settings.audit_store_url)
     tokens = TokenStore.in_data_dir(settings.data_dir)
     app = create_app(settings, ResponseService(client, settings.task_queue), store, tokens)
-    config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="off")
-    server = _Server(config)
-    running = asyncio.create_task(server.serve(sockets=[listener]))
-    stopping = asyncio.create_task(stop.wait())
-    log.info("api.listening", url=f"http://{host}:{port}/", tokens=len(tokens.records()))
-    if not tokens.records():
-        log.warning("api.no_tokens", hint="riposte token create --role admin --name NAME")
     try:
-        await asyncio.wait([running, stopping], return_when=asyncio.FIRST_COMPLETED)
+        async with listening(app, host, port) as url:
+            log.info("api.listening", url=f"{url}/", tokens=len(tokens.records()))
+            if not tokens.records():
+                log.warning("api.no_tokens", hint="riposte token create --role admin --name NAME")
+            await stop.wait()
     finally:
-        stopping.cancel()
-        server.should_exit = True
-        await running
-        listener.close()
         store.close()
 
 
