@@ -102,7 +102,7 @@ async def test_an_approver_approves_a_pending_block_and_sees_it_executed(
         await expect(card).to_contain_text("network-lateral-movement")
         await expect(card.locator(".change")).to_contain_text("445")
         await expect(card.locator(".change .calls")).to_contain_text("PUT ")
-        await expect(card.locator(".change .calls")).to_contain_text("nsg-vpn")
+        await expect(card.locator(".change .calls")).to_contain_text("nsg-servers")
         await expect(card.locator("table.compact")).to_contain_text("block_outbound")
         await expect(card.locator("table.compact")).to_contain_text("pending approval")
         hash_text = await card.locator("code.hash").get_attribute("title")
@@ -127,7 +127,7 @@ async def test_an_approver_approves_a_pending_block_and_sees_it_executed(
         await page.screenshot(path=str(ARTIFACTS / "console-timeline.png"), full_page=True)
         await page.close()
 
-    rules = emulator_seam.state()["nsgs"]["nsg-vpn"]["security_rules"]
+    rules = emulator_seam.state()["nsgs"]["nsg-servers"]["security_rules"]
     blocks = [r for r in rules if VPN_IP in json.dumps(r) and "Deny" in json.dumps(r)]
     assert len(blocks) == 1
     assert "445" in json.dumps(blocks[0]) and "9401" in json.dumps(blocks[0])

@@ -20,7 +20,7 @@ SECURITY_HEADERS: Mapping[str, str] = {
     ),
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",  # no-referrer would make form posts say Origin: null
     "Cache-Control": "no-store",
 }
 
@@ -49,6 +49,13 @@ def _tone(state: str) -> str:
         return "quiet"
 
 
+_ENTITY_LABELS = {"ip": "IP", "asn": "ASN", "inbox_rules": "Inbox rules"}
+
+
+def _entity(name: str) -> str:
+    return _ENTITY_LABELS.get(name, name.replace("_", " ").capitalize())
+
+
 def _can(user: Principal | None, permission: str) -> bool:
     return user is not None and allows(user.role, Permission(permission))
 
@@ -66,6 +73,7 @@ _env = Environment(
 _env.filters["when"] = _when
 _env.filters["tone"] = _tone
 _env.filters["short"] = _short
+_env.filters["entity"] = _entity
 _env.globals["can"] = _can
 
 

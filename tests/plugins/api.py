@@ -7,6 +7,7 @@ make_api(policies, **settings)  ApiHarness: .http (httpx.AsyncClient on the app)
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -17,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowFailureError
 
 from riposte.api.app import create_app
 from riposte.api.tokens import Role, TokenStore
@@ -79,6 +80,18 @@ class ApiHarness:
 ApiFactory = Callable[..., Awaitable[ApiHarness]]
 
 
+async def cancel_running(client: Client, task_queue: str) -> None:
+    """Cancel the responses still running on a test's queue, while its worker still runs, so
+    that none is left marked pending_approval with no worker to answer for it."""
+    query = f"TaskQueue = '{task_queue}' AND ExecutionStatus = 'Running'"
+    handles = [client.get_workflow_handle(wf.id) async for wf in client.list_workflows(query)]
+    for handle in handles:
+        await handle.cancel()
+    for handle in handles:
+        with contextlib.suppress(WorkflowFailureError):
+            await asyncio.wait_for(handle.result(), 30)
+
+
 @pytest.fixture
 async def make_api(
     temporal_client: Client, tenant: TenantSettings, tmp_path: Path
@@ -93,6 +106,7 @@ async def make_api(
     workers: list[tuple[asyncio.Event, asyncio.Task[None]]] = []
     stores: list[AuditStore] = []
     clients: list[httpx.AsyncClient] = []
+    queues: list[str] = []
 
     async def start(
         policies: dict[str, str], *, nsgs: tuple[NsgBinding, ...] = (), **overrides: Any
@@ -107,6 +121,7 @@ async def make_api(
             tenant=tenant.model_copy(update={"nsgs": (*tenant.nsgs, *nsgs)}),
             **overrides,
         )
+        queues.append(settings.task_queue)
         stop = asyncio.Event()
         workers.append(
             (stop, asyncio.create_task(run_worker(temporal_client, settings, stop=stop)))
@@ -127,6 +142,8 @@ async def make_api(
     yield start
     for http in clients:
         await http.aclose()
+    for queue in queues:
+        await cancel_running(temporal_client, queue)
     for stop, task in workers:
         stop.set()
         await task
