@@ -58,9 +58,11 @@ class TenantClients:
     graph: GraphServiceClient
     network: NetworkManagementClient
     http: httpx.AsyncClient
+    transport: httpx.AsyncBaseTransport  # under Graph's middleware, which does not close it
 
     async def close(self) -> None:
         await self.http.aclose()
+        await self.transport.aclose()
         await self.network.close()
         await self.credential.close()
 
@@ -68,12 +70,14 @@ class TenantClients:
 def connect(tenant: TenantSettings) -> TenantClients:
     """Build the credential and the Graph and ARM clients (no request is made here)."""
     credential = credential_for(tenant)
-    http = graph_http_client(tenant)
+    transport = graph_transport(tenant)
+    http = graph_http_client(tenant, transport)
     return TenantClients(
         credential=credential,
         graph=graph_client(tenant, credential, http),
         network=network_client(tenant, credential),
         http=http,
+        transport=transport,
     )
 
 
@@ -103,12 +107,23 @@ def credential_for(tenant: TenantSettings) -> AsyncTokenCredential:
     return MissingCredential()
 
 
-def graph_http_client(tenant: TenantSettings) -> httpx.AsyncClient:
-    """The httpx client under msgraph: Graph's middleware without its RetryHandler."""
+def graph_transport(tenant: TenantSettings) -> httpx.AsyncHTTPTransport:
+    """The connection pool under Graph's middleware, trusting `ca_bundle` when set.
+
+    msgraph-core wraps it in an AsyncGraphTransport that has no `aclose`, so closing the client
+    does not close it: `TenantClients.close` does.
+    """
     verify: ssl.SSLContext | bool = True
     if tenant.ca_bundle is not None:
         verify = ssl.create_default_context(cafile=str(tenant.ca_bundle))
-    client = httpx.AsyncClient(base_url=_graph_base(tenant), verify=verify, timeout=_TIMEOUT)
+    return httpx.AsyncHTTPTransport(verify=verify)
+
+
+def graph_http_client(
+    tenant: TenantSettings, transport: httpx.AsyncBaseTransport
+) -> httpx.AsyncClient:
+    """The httpx client under msgraph: Graph's middleware without its RetryHandler."""
+    client = httpx.AsyncClient(base_url=_graph_base(tenant), transport=transport, timeout=_TIMEOUT)
     options = {
         RetryHandlerOption.get_key(): RetryHandlerOption(
             delay=0, max_retries=0, should_retry=False

@@ -1,0 +1,152 @@
+"""`riposte act ACTION --target T`: run one tenant action, or its revert, against the tenant.
+
+For admins and for debugging. The tenant comes from the settings (RIPOSTE_TENANT as JSON, or
+RIPOSTE_TENANT__GRAPH_URL and friends). `--simulate` describes the change and makes none. The
+result's `revert` (printed with `--format json`) is what `--revert-from` takes to undo it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from typing import Any
+
+from pydantic import ValidationError
+from temporalio.exceptions import ApplicationError
+
+from activities.tenant import TenantActivities, build_activities
+from riposte.actions import (
+    REVERT_ACTIVITY,
+    ActionErrorType,
+    ActionInput,
+    ActionName,
+    ActionParams,
+    ActionResult,
+    RevertInput,
+    RevertState,
+    RuleSelection,
+)
+from riposte.cli import common
+from riposte.policy.durations import parse_duration
+
+
+def register(sub: Any) -> None:
+    parser: argparse.ArgumentParser = sub.add_parser(
+        "act",
+        help="run one tenant action (or its revert) now",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("action", choices=[a.value for a in ActionName], metavar="ACTION")
+    parser.add_argument("--target", required=True, help="a UPN, or an IP for network actions")
+    parser.add_argument("--simulate", action="store_true", help="describe the change only")
+    parser.add_argument(
+        "--revert-from",
+        metavar="JSON",
+        help="undo instead: a result or its revert state, as JSON text, @FILE or - (stdin)",
+    )
+    parser.add_argument("--port", type=int, action="append", default=[], dest="ports")
+    parser.add_argument("--which", choices=[w.value for w in RuleSelection], default="suspicious")
+    parser.add_argument("--rule-name", action="append", default=[], dest="rule_names")
+    parser.add_argument("--message-id", action="append", default=[], dest="message_ids")
+    parser.add_argument("--sent-within", metavar="DURATION", help="e.g. 24h")
+    parser.add_argument("--response-id", default="cli", help="names NSG rules (cli)")
+    parser.add_argument("--action-id", default=None, help="names NSG rules (cli:ACTION:TARGET)")
+    common.add_data_dir(parser)
+    common.add_format(parser)
+    parser.set_defaults(func=act_command)
+
+
+def act_command(args: argparse.Namespace) -> int:
+    action = ActionName(args.action)
+    try:
+        request = _request(args, action)
+    except (ValueError, ValidationError) as err:
+        return common.fail(str(err), common.USAGE)
+    settings = common.settings_from(args)
+    try:
+        result = asyncio.run(_run(build_activities(settings.tenant), request))
+    except ApplicationError as err:
+        code = common.USAGE if err.type == ActionErrorType.BAD_REQUEST else common.NEGATIVE
+        delay = (
+            f" (retry in {err.next_retry_delay.total_seconds():g}s)" if err.next_retry_delay else ""
+        )
+        return common.fail(f"{err.type}: {err.message}{delay}", code)
+    if args.format == "json":
+        common.print_json(result)
+    else:
+        _print_table(result)
+    return common.OK
+
+
+def _request(args: argparse.Namespace, action: ActionName) -> ActionInput | RevertInput:
+    action_id = args.action_id or f"cli:{action.value}:{args.target}"
+    if args.revert_from is not None:
+        if action not in REVERT_ACTIVITY:
+            raise ValueError(f"{action.value} has no revert")
+        return RevertInput(
+            response_id=args.response_id,
+            action_id=action_id,
+            action=action,
+            target=args.target,
+            revert=_revert_state(args.revert_from),
+        )
+    within = parse_duration(args.sent_within) if args.sent_within else None
+    params = ActionParams(
+        which=RuleSelection(args.which),
+        rule_names=tuple(args.rule_names),
+        message_ids=tuple(args.message_ids),
+        sent_within_seconds=within,
+        ports=tuple(args.ports),
+    )
+    return ActionInput(
+        response_id=args.response_id,
+        action_id=action_id,
+        action=action,
+        target=args.target,
+        params=params,
+        simulate=args.simulate,
+    )
+
+
+def _revert_state(source: str) -> RevertState:
+    """A RevertState from JSON text, @FILE or - (stdin); an ActionResult's `revert` is taken."""
+    if source == "-":
+        text = sys.stdin.read()
+    elif source.startswith("@"):
+        with open(source[1:], encoding="utf-8") as handle:
+            text = handle.read()
+    else:
+        text = source
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ValueError(f"--revert-from is not JSON: {err}") from err
+    if isinstance(data, dict) and isinstance(data.get("revert"), dict):
+        data = data["revert"]
+    return RevertState.model_validate(data)
+
+
+async def _run(activities: TenantActivities, request: ActionInput | RevertInput) -> ActionResult:
+    try:
+        if isinstance(request, RevertInput):
+            name = REVERT_ACTIVITY[request.action]
+        else:
+            name = request.action.value
+        side = activities.network if request.action.target_entity == "ip" else activities.graph
+        call = getattr(side, name)
+        result: ActionResult = await call(request)
+        return result
+    finally:
+        await activities.close()
+
+
+def _print_table(result: ActionResult) -> None:
+    print(result.summary)
+    print(f"changed: {'yes' if result.changed else 'no'}")
+    for call in result.api_calls:
+        print(f"  {call}")
+    if result.revert != RevertState():
+        print(f"revert state: {result.revert.model_dump_json(exclude_defaults=True)}")

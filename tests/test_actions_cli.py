@@ -1,0 +1,70 @@
+"""`riposte act`: one action, its simulation and its revert from the command line."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from riposte.emulator.client import EmulatorSeam
+from riposte.settings import TenantSettings
+
+RIPOSTE = Path(sys.executable).parent / "riposte"
+
+
+def act(tenant: TenantSettings, *argv: str) -> subprocess.CompletedProcess[str]:
+    """Run `riposte act` in a fresh process configured for the emulator through RIPOSTE_TENANT."""
+    config = tenant.model_dump(mode="json")
+    if tenant.client_secret is not None:
+        config["client_secret"] = tenant.client_secret.get_secret_value()
+    env = {**os.environ, "RIPOSTE_TENANT": json.dumps(config)}
+    return subprocess.run(
+        [str(RIPOSTE), "act", *argv], capture_output=True, text=True, env=env, timeout=120
+    )
+
+
+def test_block_simulate_then_act_then_revert(
+    tenant: TenantSettings, emulator_seam: EmulatorSeam
+) -> None:
+    """--simulate changes nothing; the real run adds the rule; --revert-from its JSON removes it."""
+    before = emulator_seam.state()["nsgs"]
+    target = ["block_ports", "--target", "10.8.0.25", "--port", "445", "--port", "9401"]
+
+    simulated = act(tenant, *target, "--simulate")
+    assert simulated.returncode == 0, simulated.stderr
+    assert simulated.stdout.startswith("would add Deny rule riposte-")
+    assert emulator_seam.state()["nsgs"] == before
+
+    done = act(tenant, *target, "--format", "json")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["changed"] is True
+    assert emulator_seam.state()["nsgs"] != before
+
+    undone = act(tenant, "block_ports", "--target", "10.8.0.25", "--revert-from", done.stdout)
+    assert undone.returncode == 0, undone.stderr
+    assert undone.stdout.startswith("deleted riposte-")
+    assert emulator_seam.state()["nsgs"] == before
+
+
+def test_bad_input_exits_2_and_calls_nothing(
+    tenant: TenantSettings, emulator_seam: EmulatorSeam
+) -> None:
+    """A port out of range is a usage error (exit 2) with a clear message, and no call is made."""
+    done = act(tenant, "block_ports", "--target", "10.8.0.25", "--port", "70000")
+    assert done.returncode == 2
+    assert "port out of range 1-65535: 70000" in done.stderr
+    assert emulator_seam.calls() == {}
+
+
+def test_a_failure_from_the_tenant_exits_1_with_its_type(
+    tenant: TenantSettings, emulator_seam: EmulatorSeam
+) -> None:
+    """An unknown user is reported as NotFound, exit 1, without a secret in the output."""
+    done = act(tenant, "disable_sign_in", "--target", "nobody@contoso.com")
+    assert done.returncode == 1
+    assert done.stderr.startswith("riposte: NotFound: ")
+    secret = tenant.client_secret.get_secret_value() if tenant.client_secret else "unset"
+    assert secret not in done.stderr + done.stdout
