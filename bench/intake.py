@@ -108,6 +108,19 @@ def api_url(args: argparse.Namespace) -> str:
         sys.exit(f"no running stack in {args.data_dir}: start `riposte dev` or pass --url")
 
 
+async def until_up(http: httpx.AsyncClient, seconds: float = 30.0) -> None:
+    """Wait for /healthz: a stack writes stack.json a moment before its API listens."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if (await http.get("/healthz")).status_code == 200:
+                return
+        except httpx.TransportError:
+            if time.monotonic() > deadline:
+                raise
+        await asyncio.sleep(0.2)
+
+
 async def main(args: argparse.Namespace) -> int:
     token = args.token or TokenStore.in_data_dir(args.data_dir).create(Role.ADMIN, "bench")
     headers = {"Authorization": f"Bearer {token}"}
@@ -115,6 +128,7 @@ async def main(args: argparse.Namespace) -> int:
     async with httpx.AsyncClient(
         base_url=api_url(args), headers=headers, limits=limits, timeout=60
     ) as http:
+        await until_up(http)
         tally, seconds = await post_all(http, args.count, args.concurrency)
         lost = await missing_responses(http, tally.accepted, args.concurrency, args.wait)
     accepted = len(tally.accepted)
