@@ -71,6 +71,22 @@ async def test_malformed_json_is_400_with_where_it_broke(make_api: ApiFactory) -
     assert await started(api) == []
 
 
+async def test_malformed_json_in_a_decision_is_400_too(make_api: ApiFactory) -> None:
+    """Every JSON body, not only alerts, answers a break with 400 and its line and column."""
+    api = await make_api({})
+    answer = await api.http.post(
+        "/v1/approvals/darktrace:dt-1:a1/reject",
+        content='{"reason":\n "no",}',
+        headers={**api.auth(Role.APPROVER), "Content-Type": "application/json"},
+    )
+    assert answer.status_code == 400
+    assert (answer.json()["error"], answer.json()["line"], answer.json()["column"]) == (
+        "malformed_json",
+        2,
+        7,
+    )
+
+
 async def test_a_body_that_is_not_utf8_is_400(make_api: ApiFactory) -> None:
     """Bytes that are not UTF-8 are malformed too, with the place of the first bad byte."""
     api = await make_api({})

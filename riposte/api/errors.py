@@ -96,7 +96,7 @@ def problem_of(err: Exception, supported_formats: tuple[str, ...] = ()) -> tuple
         case UnknownFormat():
             return 422, Problem(
                 error=ErrorCode.UNKNOWN_FORMAT,
-                message=str(err),
+                message=_bare(err),
                 location=err.location,
                 supported=supported_formats,
             )

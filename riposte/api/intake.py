@@ -11,17 +11,15 @@ import asyncio
 import json
 from dataclasses import dataclass
 
-import structlog
 from pydantic import ValidationError
+from temporalio.service import RPCError
 
 from riposte.adapters import AUTO, detect_format, parse_alert
 from riposte.alerts import Alert
 from riposte.api.errors import ErrorCode, MalformedJson, Problem, malformed_at, problem_of
-from riposte.errors import InvalidInput, RiposteError
+from riposte.errors import InvalidInput, RiposteError, Unavailable
 from riposte.model import Frozen
 from riposte.service import ResponseService, Submission
-
-log = structlog.get_logger("riposte.api")
 
 NDJSON_TYPES = frozenset(
     {"application/x-ndjson", "application/ndjson", "application/jsonl", "application/x-jsonlines"}
@@ -156,6 +154,8 @@ async def submit_batch(
             submission = await asyncio.shield(first[alert.key])
         except RiposteError as err:
             return refusal(item, err, ())
+        except RPCError as err:  # not accepted, so the sender must retry: 503
+            return refusal(item, Unavailable(f"Temporal: {err.message}"), ())
         return ItemAnswer(
             index=item.index,
             line=item.line,

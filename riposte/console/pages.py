@@ -28,6 +28,7 @@ from riposte.console.session import (
     form,
     guard,
     safe_next,
+    same_origin,
     signed_in,
     start_session,
 )
@@ -66,6 +67,7 @@ async def login_form(next: str | None = None) -> Response:
 
 @router.post("/login")
 async def login(request: Request) -> Response:
+    same_origin(request)
     fields = await form(request)
     target = safe_next(fields.get("next"))
     token = fields.get("token", "").strip()

@@ -82,13 +82,14 @@ def guard(permission: Permission) -> Callable[[Request], Awaitable[Principal]]:
                 page("message.html", 403, user=principal, title="Not allowed", text=str(refusal))
             )
         if request.method == "POST":
-            _same_origin(request)
+            same_origin(request)
         return principal
 
     return check
 
 
-def _same_origin(request: Request) -> None:
+def same_origin(request: Request) -> None:
+    """Refuse a form posted from another site (the cookie's SameSite=Strict is the first wall)."""
     origin = request.headers.get("origin")
     if origin is not None and origin != f"{request.url.scheme}://{request.url.netloc}":
         raise ConsoleRefusal(

@@ -50,7 +50,10 @@ class ReleaseBody(Frozen):
     comment: Text = ""
 
 
-@router.get("/approvals", responses={401: {"model": Problem}, 403: {"model": Problem}})
+@router.get(
+    "/approvals",
+    responses={401: {"model": Problem}, 403: {"model": Problem}, 422: {"model": Problem}},
+)
 async def list_approvals(
     _: Decider, ctx: Context, status: ApprovalStatus = ApprovalStatus.PENDING
 ) -> list[ApprovalRequest]:

@@ -24,7 +24,11 @@ router = APIRouter(prefix="/v1", tags=["audit"])
 Auditor = Annotated[Principal, Depends(require(Permission.READ_AUDIT))]
 Context = Annotated[ApiContext, Depends(api_context)]
 NEXT_HEADER = "X-Next-After-Seq"
-_REFUSALS: dict[int | str, dict[str, Any]] = {401: {"model": Problem}, 403: {"model": Problem}}
+_REFUSALS: dict[int | str, dict[str, Any]] = {
+    401: {"model": Problem},
+    403: {"model": Problem},
+    422: {"model": Problem},
+}
 
 
 class AuditFormat(StrEnum):

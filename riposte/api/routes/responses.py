@@ -18,7 +18,10 @@ Reader = Annotated[Principal, Depends(require(Permission.READ_RESPONSES))]
 Context = Annotated[ApiContext, Depends(api_context)]
 
 
-@router.get("/responses", responses={401: {"model": Problem}, 403: {"model": Problem}})
+@router.get(
+    "/responses",
+    responses={401: {"model": Problem}, 403: {"model": Problem}, 422: {"model": Problem}},
+)
 async def list_responses(
     _: Reader,
     ctx: Context,
