@@ -129,8 +129,12 @@ class NetworkActivities:
             rules = await self._rules(rule.nsg)
             mine = next((r for r in rules if r.name == rule.name), None)
             if mine is not None:
+                shadows = _shadows(rules, rule, mine.priority)
+                if _retrying() and not request.simulate:  # our own earlier attempt added it
+                    summary = f"added {rule.describe(mine.priority)} (by an earlier attempt)"
+                    return Placement(ref=ref, summary=summary + shadows, changed=True)
                 summary = f"{rule.describe(mine.priority)} already in place"
-                return Placement(ref=ref, summary=summary + _shadows(rules, rule, mine.priority))
+                return Placement(ref=ref, summary=summary + shadows)
             taken = [r.priority for r in rules if r.direction is rule.direction]
             priority = firewall.free_priority(taken, after=after)
             if priority is None:
@@ -220,6 +224,10 @@ async def _wait(poller: AsyncLROPoller[Any]) -> None:
             return
         if activity.in_activity():
             activity.heartbeat()
+
+
+def _retrying() -> bool:
+    return activity.in_activity() and activity.info().attempt > 1
 
 
 def _shadows(rules: list[ExistingRule], rule: DenyRule, priority: int) -> str:

@@ -121,6 +121,19 @@ async def test_a_wrong_client_secret_is_a_final_unauthorized(
     assert emulator_seam.call_count("POST /v1.0/users/{id}/revokeSignInSessions") == 0
 
 
+async def test_no_configured_credential_is_a_configuration_error(
+    tenant: TenantSettings, emulator_seam: EmulatorSeam
+) -> None:
+    """Settings without a secret, certificate or managed identity fail clearly, calling nothing."""
+    bare = tenant.model_copy(update={"client_secret": None})
+    async with tenant_activities(bare) as acts:
+        with pytest.raises(ApplicationError) as caught:
+            await run(acts.graph.revoke_sessions, action_input(ActionName.REVOKE_SESSIONS, BEN))
+    assert caught.value.type == ActionErrorType.CONFIGURATION
+    assert "no tenant credential configured" in str(caught.value)
+    assert emulator_seam.calls() == {}
+
+
 @pytest.mark.parametrize(
     ("action", "target", "params", "message"),
     [

@@ -14,7 +14,7 @@ from riposte.actions import ActionErrorType, ActionName, NsgRuleRef, RevertInput
 from riposte.emulator.client import EmulatorSeam
 from riposte.settings import NsgBinding, TenantSettings
 from riposte.tenant.firewall import rule_name
-from riposte.tenant.testing import RESPONSE_ID, action_input, revert_input, run
+from riposte.tenant.testing import RESPONSE_ID, Attempt, action_input, revert_input, run
 
 VPN_IP = "10.8.0.25"
 PUT_RULE = (
@@ -73,6 +73,35 @@ async def test_block_ports_twice_leaves_one_rule(
     assert again.summary.endswith("already in place")
     assert again.revert == first.revert
     assert emulator_seam.state() == once
+    assert emulator_seam.call_count(PUT_RULE) == 1
+
+
+async def test_an_outside_attacker_is_blocked_on_every_protected_range(
+    acts: TenantActivities, emulator_seam: EmulatorSeam
+) -> None:
+    """An attacker outside every range gets the inbound deny on both NSGs."""
+    request = action_input(ActionName.BLOCK_PORTS, "198.51.100.7", ports=(445, 9401))
+    result = await run(acts.network.block_ports, request)
+    assert [ref.nsg for ref in result.revert.nsg_rules] == ["nsg-servers", "nsg-vpn"]
+    name = rule_name(request.response_id, request.action_id)
+    vpn = nsg_rules(emulator_seam, "nsg-vpn")[name]["properties"]
+    assert (vpn["sourceAddressPrefix"], vpn["destinationAddressPrefix"]) == (
+        "198.51.100.7",
+        "10.8.0.0/24",
+    )
+
+
+async def test_a_retry_that_finds_its_own_rule_reports_it_added(
+    acts: TenantActivities, emulator_seam: EmulatorSeam
+) -> None:
+    """A retry after the PUT landed finds the rule by name, adds none, and reports the change."""
+    request = action_input(ActionName.BLOCK_PORTS, VPN_IP, ports=(445,))
+    first = Attempt()
+    await first.run(acts.network.block_ports, request)  # its result is "lost"
+    retry = await Attempt(retry_of=first).run(acts.network.block_ports, request)
+    assert retry.changed
+    assert retry.summary.endswith("(by an earlier attempt)")
+    assert len(retry.revert.nsg_rules) == 1
     assert emulator_seam.call_count(PUT_RULE) == 1
 
 

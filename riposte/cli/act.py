@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import sys
 from typing import Any
 
@@ -29,6 +30,7 @@ from riposte.actions import (
     RuleSelection,
 )
 from riposte.cli import common
+from riposte.logging import configure_logging
 from riposte.policy.durations import parse_duration
 
 
@@ -66,6 +68,7 @@ def act_command(args: argparse.Namespace) -> int:
     except (ValueError, ValidationError) as err:
         return common.fail(str(err), common.USAGE)
     settings = common.settings_from(args)
+    configure_logging(settings.log_format, level=logging.WARNING)  # the summary is the output
     try:
         result = asyncio.run(_run(build_activities(settings.tenant), request))
     except ApplicationError as err:

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import structlog
+
 from riposte.actions import ActionInput, ActionResult, RevertInput, RevertState
+
+_log = structlog.get_logger("riposte.tenant")
 
 
 def outcome(
@@ -20,6 +24,16 @@ def outcome(
     `calls` are the writes made, or, when simulating, the writes that would be made; reads are
     left out. A revert returns an empty `revert`: undoing an undo is not offered.
     """
+    _log.info(
+        "tenant action",
+        response_id=request.response_id,
+        action_id=request.action_id,
+        action=request.action.value,
+        target=request.target,
+        revert=isinstance(request, RevertInput),
+        changed=changed,
+        summary=summary,
+    )
     return ActionResult(
         action_id=request.action_id,
         action=request.action,

@@ -56,10 +56,13 @@ class Attempt:
         self.heartbeats: list[Any] = []
         self.env = ActivityEnvironment()
         self.env.on_heartbeat = self._record
-        if retry_of is not None and retry_of.heartbeats:
+        if retry_of is not None:
             # A worker hands a retry the last details, decoded without a type hint (plain JSON).
-            last = [_as_json(detail) for detail in retry_of.heartbeats[-1]]
-            self.env.info = dataclasses.replace(self.env.info, attempt=2, heartbeat_details=last)
+            last = [_as_json(d) for d in retry_of.heartbeats[-1]] if retry_of.heartbeats else []
+            attempt = retry_of.env.info.attempt + 1
+            self.env.info = dataclasses.replace(
+                self.env.info, attempt=attempt, heartbeat_details=last
+            )
 
     async def run(self, fn: Callable[[Any], Awaitable[ActionResult]], arg: Any) -> ActionResult:
         return await self.env.run(fn, arg)
