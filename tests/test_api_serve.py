@@ -13,7 +13,11 @@ from pathlib import Path
 import httpx
 from temporalio.client import Client
 
+from riposte.api.app import create_app
 from riposte.api.tokens import Role, TokenStore
+from riposte.audit.store import open_store
+from riposte.service import ResponseService
+from riposte.settings import Settings
 
 RIPOSTE = Path(sys.executable).parent / "riposte"
 
@@ -78,3 +82,27 @@ async def test_riposte_serve_refuses_a_port_in_use(temporal_client: Client, tmp_
         )
     assert done.returncode == 1
     assert f"cannot listen on 127.0.0.1:{port}" in done.stderr
+
+
+async def test_readiness_fails_when_temporal_cannot_be_reached(tmp_path: Path) -> None:
+    """/readyz answers 503 and says Temporal is unreachable when nothing listens at its
+    address; /healthz still answers, since the process itself is fine."""
+    nowhere = await Client.connect(f"127.0.0.1:{free_port()}", lazy=True)
+    settings = Settings(data_dir=tmp_path)
+    store = open_store(settings.audit_store_url)
+    app = create_app(
+        settings, ResponseService(nowhere, "q"), store, TokenStore.in_data_dir(tmp_path)
+    )
+    try:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://riposte.test"
+        ) as http:
+            ready = await http.get("/readyz")
+            health = await http.get("/healthz")
+    finally:
+        store.close()
+    assert ready.status_code == 503
+    assert ready.json()["ready"] is False
+    assert ready.json()["temporal"].startswith("unreachable")
+    assert ready.json()["audit"] == "ok"
+    assert health.status_code == 200

@@ -205,6 +205,12 @@ async def test_an_auditor_searches_and_exports_the_audit(
         lines = saved.read_text().splitlines()
         assert lines[0].startswith("seq,id,time")
         assert len(lines) == 3 and all(response_id in line for line in lines[1:])
+        json_link = await page.locator("a:has-text('JSON')").get_attribute("href")
+        assert json_link is not None
+        exported = await page.request.get(f"{base}{json_link}")  # with the session cookie
+        events = json.loads(await exported.text())
+        assert [e["seq"] for e in events] == [int(line.split(",")[0]) for line in lines[1:]]
+        assert {e["kind"] for e in events} == {"approval_requested"}
         await page.screenshot(path=str(ARTIFACTS / "console-audit.png"), full_page=True)
         forbidden = await page.goto(f"{base}/approvals")
         assert forbidden is not None and forbidden.status == 403

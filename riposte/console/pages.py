@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import ValidationError
+from starlette.datastructures import URL
 
 from riposte.api.auth import Permission, allows, deny
 from riposte.api.context import api_context
@@ -196,10 +197,11 @@ async def audit(request: Request, user: Auditor) -> Response:
     result = await audit_page(api_context(request).audit, query)
     filters = query.model_dump(exclude={"format", "after_seq", "limit"}, exclude_none=True)
     following = (
-        request.url.include_query_params(after_seq=result.next_after_seq)
+        _relative(request.url.include_query_params(after_seq=result.next_after_seq))
         if result.next_after_seq is not None
         else None
     )
+    exports = request.url.replace(path="/audit/export").remove_query_params("after_seq")
     return page(
         "audit.html",
         user=user,
@@ -207,8 +209,8 @@ async def audit(request: Request, user: Auditor) -> Response:
         filters=filters,
         kinds=list(AuditKind),
         following=following,
-        csv_url=request.url.replace(path="/audit/export").include_query_params(format="csv"),
-        json_url=request.url.replace(path="/audit/export").include_query_params(format="json"),
+        csv_url=_relative(exports.include_query_params(format="csv")),
+        json_url=_relative(exports.include_query_params(format="json")),
     )
 
 
@@ -229,6 +231,11 @@ async def export(request: Request, user: Auditor) -> Response:
             "Cache-Control": "no-store",
         },
     )
+
+
+def _relative(url: URL) -> str:
+    """A link to the same site, whatever Host header the request came with."""
+    return f"{url.path}?{url.query}" if url.query else url.path
 
 
 def _audit_query(request: Request) -> AuditQuery:

@@ -57,7 +57,8 @@ async def metrics(ctx: Context) -> Response:
 async def _temporal(ctx: ApiContext) -> str:
     try:
         await asyncio.wait_for(ctx.service.list(limit=1), _PROBE_SECONDS)
-    except (RiposteError, RPCError, TimeoutError) as err:
+    except (RiposteError, RPCError, TimeoutError, RuntimeError) as err:
+        # RuntimeError: the SDK's own "failed client connect" when it cannot (re)connect.
         return f"unreachable: {type(err).__name__}"
     return "ok"
 
