@@ -120,18 +120,20 @@ def _from_status(err: APIError | HttpResponseError, doing: str) -> ApplicationEr
     text += f" {code}" if code else ""
     text += f": {detail}" if detail else ""
     details = {"status": status, "code": code}
-    if status is None and isinstance(err, ClientAuthenticationError):
+    transient = status is None or status in _TRANSIENT_STATUS or status >= 500
+    if isinstance(err, ClientAuthenticationError) and (status is None or not transient):
+        # The token endpoint refused the credential (Entra answers 400 or 401 for that).
         return ApplicationError(
             text, details, type=ActionErrorType.UNAUTHORIZED, non_retryable=True
         )
-    if status is None or status in _TRANSIENT_STATUS or status >= 500 or code in _TRANSIENT_CODES:
+    if transient or code in _TRANSIENT_CODES:
         return ApplicationError(
             text,
             details,
             type=ActionErrorType.TRANSIENT,
             next_retry_delay=retry_after(_headers(err)),
         )
-    kind = _PERMANENT.get(status, ActionErrorType.BAD_REQUEST)
+    kind = _PERMANENT.get(status or 0, ActionErrorType.BAD_REQUEST)
     return ApplicationError(text, details, type=kind, non_retryable=True)
 
 
