@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import hashlib
 import json
+import multiprocessing
 import stat
 from pathlib import Path
 
@@ -81,3 +83,18 @@ def test_token_create_refuses_an_unknown_role(
     assert usage.value.code == 2
     assert "sender, approver, auditor, admin" in capsys.readouterr().err.replace("'", "")
     assert not (tmp_path / "tokens.json").exists()
+
+
+def _mint(folder: str, worker: int) -> list[str]:
+    store = TokenStore.in_data_dir(Path(folder))
+    return [store.create(Role.SENDER, f"w{worker}-{n}") for n in range(25)]
+
+
+def test_tokens_minted_by_processes_at_once_are_all_kept(tmp_path: Path) -> None:
+    """Several processes minting at the same moment lose none of each other's tokens."""
+    spawn = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(4, mp_context=spawn) as pool:
+        minted = [t for batch in pool.map(_mint, [str(tmp_path)] * 4, range(4)) for t in batch]
+    store = TokenStore.in_data_dir(tmp_path)
+    assert len(store.records()) == 100
+    assert all(store.authenticate(token) is not None for token in minted)

@@ -7,11 +7,14 @@ nothing to whoever reads it. The store re-reads the file when it changes, so a t
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
 import secrets
 import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -78,7 +81,7 @@ class TokenStore:
             )
         except ValueError as err:
             raise InvalidInput("a name is 1-128 letters, digits or _.@+-", location="name") from err
-        with self._lock:
+        with self._lock, self._file_lock():
             records = [*self._read(), record]
             self._write(records)
         return token
@@ -93,6 +96,17 @@ class TokenStore:
             self._refresh()
             record = self._by_digest.get(digest(token))
         return None if record is None else Principal(name=record.name, role=record.role)
+
+    @contextlib.contextmanager
+    def _file_lock(self) -> Iterator[None]:
+        """Serialise writers across processes (two `token create` at once lose nothing)."""
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        with self._path.with_suffix(".lock").open("a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
 
     def _refresh(self) -> None:
         try:
@@ -112,7 +126,6 @@ class TokenStore:
             return []
 
     def _write(self, records: list[TokenRecord]) -> None:
-        self._path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self._path.with_suffix(".tmp")
         data = json.dumps([r.model_dump(mode="json") for r in records], indent=2)
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
