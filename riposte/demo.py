@@ -62,9 +62,9 @@ async def settled(service: ResponseService, response_id: str) -> ResponseView:
     """Wait until no action of the response is still being planned or carried out."""
     view = await service.view(response_id)
     for _ in range(300):
-        if view.matched or view.no_match_reason:
-            if not any(a.state in UNSETTLED for a in view.actions):
-                return view
+        planned = bool(view.matched or view.no_match_reason)
+        if planned and not any(a.state in UNSETTLED for a in view.actions):
+            return view
         await asyncio.sleep(0.1)
         view = await service.view(response_id)
     return view

@@ -1,11 +1,11 @@
 """Domain errors. The API maps each to a status code in one handler; the CLI to an exit code.
 
-    RiposteError
-    ├── InvalidInput            bad alert, policy or argument (400 / 422; exit 2)
-    │   └── UnknownFormat       an alert format no adapter reads
-    ├── NotFound                unknown response or action (404)
-    ├── Conflict                a decision or release the action's state does not allow (409)
-    └── Unavailable             Temporal or the audit store cannot be reached (503)
+RiposteError
+├── InvalidInput            bad alert, policy or argument (400 / 422; exit 2)
+│   └── UnknownFormat       an alert format no adapter reads
+├── NotFound                unknown response or action (404)
+├── Conflict                a decision or release the action's state does not allow (409)
+└── Unavailable             Temporal or the audit store cannot be reached (503)
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ is recognised and joined: one alert, one response.
 
 from __future__ import annotations
 
+import builtins
 import json
 from datetime import datetime
 from pathlib import Path
@@ -18,7 +19,7 @@ from temporalio.client import (
     WorkflowHandle,
     WorkflowUpdateFailedError,
 )
-from temporalio.common import TypedSearchAttributes, WorkflowIDReusePolicy
+from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.envconfig import ClientConfig
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
@@ -104,7 +105,7 @@ class ResponseService:
                 task_queue=self._task_queue,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 search_attributes=TypedSearchAttributes(
-                    [RESPONSE_STATUS.value_set(ResponseStatus.RUNNING.value)]
+                    [SearchAttributePair(RESPONSE_STATUS, ResponseStatus.RUNNING.value)]
                 ),
                 memo={"alert_name": alert.name},
             )
@@ -117,14 +118,15 @@ class ResponseService:
         try:
             description = await handle.describe()
             if description.status is WorkflowExecutionStatus.COMPLETED:
-                return await handle.result()
+                result: ResponseView = await handle.result()
+                return result
             return await handle.query(RespondToAlert.view)
         except RPCError as err:
             raise self._translate(err, response_id) from err
 
     async def list(
         self, status: ResponseStatus | None = None, limit: int = 50
-    ) -> list[ResponseSummary]:
+    ) -> builtins.list[ResponseSummary]:
         query = "WorkflowType = 'RespondToAlert'"
         if status is not None:
             query += f" AND ResponseStatus = '{status.value}'"
@@ -141,7 +143,7 @@ class ResponseService:
             )
         return summaries
 
-    async def pending_approvals(self) -> list[ApprovalRequest]:
+    async def pending_approvals(self) -> builtins.list[ApprovalRequest]:
         requests = []
         for summary in await self.list(ResponseStatus.PENDING_APPROVAL, limit=1000):
             try:

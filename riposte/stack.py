@@ -82,8 +82,8 @@ async def temporal_dev_server(data_dir: Path, port: int, ui_port: int) -> AsyncI
         *SQLITE_PRAGMAS,
         *search_attribute_args(),
     ]
-    process = subprocess.Popen(  # noqa: S603 - a fixed binary and arguments we build
-        command, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True
+    process = await asyncio.create_subprocess_exec(
+        *command, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True
     )
     address = f"127.0.0.1:{port}"
     try:
@@ -92,16 +92,18 @@ async def temporal_dev_server(data_dir: Path, port: int, ui_port: int) -> AsyncI
     finally:
         process.terminate()
         try:
-            await asyncio.to_thread(process.wait, 15)
-        except subprocess.TimeoutExpired:
+            await asyncio.wait_for(process.wait(), 15)
+        except TimeoutError:
             process.kill()
         log_file.close()
 
 
-async def wait_for_temporal(address: str, process: subprocess.Popen[bytes]) -> Client:
+async def wait_for_temporal(address: str, process: asyncio.subprocess.Process) -> Client:
     for _ in range(300):
-        if process.poll() is not None:
-            raise RuntimeError(f"the Temporal dev server exited ({process.returncode}); see temporal.log")
+        if process.returncode is not None:
+            raise RuntimeError(
+                f"the Temporal dev server exited ({process.returncode}); see temporal.log"
+            )
         try:
             return await Client.connect(address, data_converter=pydantic_data_converter)
         except RuntimeError:
@@ -142,7 +144,9 @@ async def run_dev_stack(settings: Settings, stop: asyncio.Event) -> None:
                 await asyncio.gather(worker, server, return_exceptions=True)
 
 
-async def serve_api(settings: Settings, client: Client, host: str, port: int, stop: asyncio.Event) -> None:
+async def serve_api(
+    settings: Settings, client: Client, host: str, port: int, stop: asyncio.Event
+) -> None:
     from riposte.api.server import serve
 
     await serve(settings, client, host, port, stop)
@@ -157,7 +161,8 @@ def announce(addresses: StackAddresses, settings: Settings) -> None:
                 f"  Temporal Web UI {addresses.temporal_ui}",
                 f"  API             {addresses.api}  (OpenAPI: {addresses.api}/docs)",
                 f"  Console         {addresses.console}",
-                f"  Tenant emulator {addresses.emulator}  (state: {addresses.emulator}/_emulator/state)",
+                f"  Tenant emulator {addresses.emulator}",
+                f"                  (its state: {addresses.emulator}/_emulator/state)",
                 f"  Data dir        {settings.data_dir}",
                 f"  Policies        {settings.policies_dir.resolve()}",
                 "Try: riposte demo   |   riposte alert send FILE   |   riposte responses",

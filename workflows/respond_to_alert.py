@@ -43,22 +43,18 @@ with workflow.unsafe.imports_passed_through():
 
 RESPONSE_STATUS = SearchAttributeKey.for_keyword("ResponseStatus")
 
-# The engine's bookkeeping: fast, local, retried until the store answers.
-BOOKKEEPING = {
-    "start_to_close_timeout": timedelta(seconds=30),
-    "retry_policy": RetryPolicy(maximum_interval=timedelta(seconds=10)),
-}
+# The engine's bookkeeping (policy snapshot, audit): local, retried until the store answers.
+BOOKKEEPING_TIMEOUT = timedelta(seconds=30)
+BOOKKEEPING_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=10))
 # Tenant calls: retried while transient (429/5xx, with Retry-After), failed at once when not.
 PERMANENT_ERRORS = [t.value for t in ActionErrorType if t is not ActionErrorType.TRANSIENT]
-ACT = {
-    "start_to_close_timeout": timedelta(minutes=2),
-    "schedule_to_close_timeout": timedelta(hours=1),
-    "retry_policy": RetryPolicy(
-        maximum_interval=timedelta(minutes=1), non_retryable_error_types=PERMANENT_ERRORS
-    ),
-}
+CALL_TIMEOUT = timedelta(seconds=30)
+TENANT_RETRY = RetryPolicy(
+    maximum_interval=timedelta(minutes=1), non_retryable_error_types=PERMANENT_ERRORS
+)
+ACT_DEADLINE = timedelta(hours=1)
 # A revert keeps trying for a day: a block must not outlive its duration for a passing fault.
-REVERT = {**ACT, "schedule_to_close_timeout": timedelta(hours=24)}
+REVERT_DEADLINE = timedelta(hours=24)
 
 
 class UnknownAction(ApplicationError):
@@ -127,14 +123,20 @@ class RespondToAlert:
 
     @workflow.run
     async def run(self, request: RespondInput) -> ResponseView:
-        snapshot = await workflow.execute_local_activity(
-            "snapshot_policies", SnapshotRequest(), result_type=PolicySnapshot, **BOOKKEEPING
+        snapshot: PolicySnapshot = await workflow.execute_local_activity(
+            "snapshot_policies",
+            SnapshotRequest(),
+            result_type=PolicySnapshot,
+            start_to_close_timeout=BOOKKEEPING_TIMEOUT,
+            retry_policy=BOOKKEEPING_RETRY,
         )
         plan = evaluate(self._alert, snapshot, self._id)
         self._matched = plan.matched
         self._no_match = plan.no_match_reason
         self._actions = {
-            a.action_id: _Action(a, ActionState.EXCLUDED if a.excluded_reason else ActionState.PLANNED)
+            a.action_id: _Action(
+                a, ActionState.EXCLUDED if a.excluded_reason else ActionState.PLANNED
+            )
             for a in plan.actions
         }
         await self._audit(self._opening_records(plan))
@@ -207,7 +209,11 @@ class RespondToAlert:
         self._refresh_status()
         timeout = action.plan.approval_timeout_seconds
         await self._audit(
-            [self._record(action, AuditKind.APPROVAL_REQUESTED, f"{action.change} (waits {timeout}s)")]
+            [
+                self._record(
+                    action, AuditKind.APPROVAL_REQUESTED, f"{action.change} (waits {timeout}s)"
+                )
+            ]
         )
         try:
             await workflow.wait_condition(
@@ -235,7 +241,9 @@ class RespondToAlert:
         action.state = ActionState.PLANNED if execute else ActionState.EXPIRED
         self._refresh_status()
         then = "executing as the policy says" if execute else "no action taken"
-        await self._audit([self._record(action, AuditKind.APPROVAL_EXPIRED, f"nobody answered; {then}")])
+        await self._audit(
+            [self._record(action, AuditKind.APPROVAL_EXPIRED, f"nobody answered; {then}")]
+        )
         return execute
 
     async def _execute(self, action: _Action) -> bool:
@@ -299,7 +307,12 @@ class RespondToAlert:
         )
         try:
             result: ActionResult = await workflow.execute_activity(
-                REVERT_ACTIVITY[p.action], request, result_type=ActionResult, **REVERT
+                REVERT_ACTIVITY[p.action],
+                request,
+                result_type=ActionResult,
+                start_to_close_timeout=CALL_TIMEOUT,
+                schedule_to_close_timeout=REVERT_DEADLINE,
+                retry_policy=TENANT_RETRY,
             )
         except ActivityError as err:
             await self._fail(action, err, reverting=True)
@@ -313,7 +326,7 @@ class RespondToAlert:
     async def _fail(self, action: _Action, err: ActivityError, *, reverting: bool = False) -> None:
         cause = err.cause
         kind = cause.type if isinstance(cause, ApplicationError) and cause.type else "Error"
-        message = cause.message if cause is not None else str(err)
+        message = str(cause) if cause is not None else str(err)
         action.error = f"{'revert ' if reverting else ''}{kind}: {message}"
         if not reverting:
             action.state = ActionState.FAILED
@@ -334,7 +347,12 @@ class RespondToAlert:
             simulate=simulate,
         )
         return workflow.start_activity(
-            EXECUTE_ACTIVITY[p.action], request, result_type=ActionResult, **ACT
+            EXECUTE_ACTIVITY[p.action],
+            request,
+            result_type=ActionResult,
+            start_to_close_timeout=CALL_TIMEOUT,
+            schedule_to_close_timeout=ACT_DEADLINE,
+            retry_policy=TENANT_RETRY,
         )
 
     async def _act(self, action: _Action, *, simulate: bool) -> ActionResult | None:
@@ -346,7 +364,10 @@ class RespondToAlert:
 
     async def _audit(self, records: list[AuditRecord]) -> None:
         await workflow.execute_local_activity(
-            "record_audit", AuditBatch(records=tuple(records)), **BOOKKEEPING
+            "record_audit",
+            AuditBatch(records=tuple(records)),
+            start_to_close_timeout=BOOKKEEPING_TIMEOUT,
+            retry_policy=BOOKKEEPING_RETRY,
         )
 
     # -- bookkeeping --------------------------------------------------------------------------
@@ -399,7 +420,13 @@ class RespondToAlert:
         )
 
     def _record(
-        self, action: _Action, kind: AuditKind, detail: str, *, actor: str = ENGINE, suffix: str = ""
+        self,
+        action: _Action,
+        kind: AuditKind,
+        detail: str,
+        *,
+        actor: str = ENGINE,
+        suffix: str = "",
     ) -> AuditRecord:
         p = action.plan
         return self._base(

@@ -16,7 +16,6 @@ from riposte.cli import common
 from riposte.errors import Conflict, InvalidInput, NotFound, Unavailable
 from riposte.response import ActionView, Decision, Release, ResponseStatus, ResponseView
 from riposte.service import ResponseService, connect
-from riposte.settings import Settings
 
 T = TypeVar("T")
 
@@ -77,9 +76,7 @@ def read_alert(source: str, fmt: str) -> Alert:
         raise InvalidInput(str(err), location=where) from err
 
 
-def _with_service(
-    args: argparse.Namespace, work: Callable[[ResponseService], Awaitable[T]]
-) -> T:
+def _with_service(args: argparse.Namespace, work: Callable[[ResponseService], Awaitable[T]]) -> T:
     settings = common.settings_from(args)
 
     async def go() -> T:
@@ -123,7 +120,8 @@ def _list(args: argparse.Namespace) -> int:
             common.print_json(found)
             return common.OK
         for r in found:
-            print(f"{r.started:%Y-%m-%d %H:%M:%S}  {r.status.value:<17} {r.response_id}  {r.alert_name}")
+            started = f"{r.started:%Y-%m-%d %H:%M:%S}"
+            print(f"{started}  {r.status.value:<17} {r.response_id}  {r.alert_name}")
         return common.OK
 
     return _guarded(run)
@@ -166,7 +164,9 @@ def _decide(args: argparse.Namespace) -> int:
 
 
 def render_action(a: ActionView) -> str:
-    line = f"{a.action_id:<34} {a.action.value:<19} {a.target:<24} {a.mode.value:<13} {a.state.value}"
+    line = (
+        f"{a.action_id:<34} {a.action.value:<19} {a.target:<24} {a.mode.value:<13} {a.state.value}"
+    )
     details = [f"    {a.change}"] if a.change else []
     if a.decided_by:
         details.append(f"    by {a.decided_by}" + (f": {a.comment}" if a.comment else ""))

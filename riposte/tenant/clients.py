@@ -30,8 +30,8 @@ from kiota_authentication_azure.azure_identity_authentication_provider import (
 from kiota_http.middleware.options import RetryHandlerOption, UrlReplaceHandlerOption
 from msgraph.graph_request_adapter import GraphRequestAdapter
 from msgraph.graph_service_client import GraphServiceClient
-from msgraph_core import APIVersion, GraphClientFactory  # type: ignore[import-untyped]
-from msgraph_core.middleware.options import (  # type: ignore[import-untyped]
+from msgraph_core import APIVersion, GraphClientFactory
+from msgraph_core.middleware.options import (
     GraphTelemetryHandlerOption,
 )
 

@@ -1,0 +1,110 @@
+"""A worker killed with SIGKILL mid-response, then restarted, finishes it exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+from temporalio.testing import WorkflowEnvironment
+
+from riposte.audit.events import AuditFilter, AuditKind
+from riposte.audit.store import open_store
+from riposte.response import ActionState
+from riposte.service import ResponseService
+from riposte.settings import TenantSettings
+from tests.plugins.temporal import write_policies
+from tests.responses import HIJACKED, all_in, takeover_alert, takeover_policy, wait_for
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def worker_env(
+    env: WorkflowEnvironment, tenant: TenantSettings, data_dir: Path, policies: Path, queue: str
+) -> dict[str, str]:
+    """Configuration for `python worker.py` from the environment alone, as in production."""
+    tenant_json = tenant.model_dump(mode="json")
+    secret = tenant.client_secret
+    tenant_json["client_secret"] = secret.get_secret_value() if secret else None
+    import json
+
+    return {
+        **os.environ,
+        "TEMPORAL_ADDRESS": env.client.service_client.config.target_host,
+        "TEMPORAL_NAMESPACE": env.client.namespace,
+        "RIPOSTE_DATA_DIR": str(data_dir),
+        "RIPOSTE_POLICIES_DIR": str(policies),
+        "RIPOSTE_TASK_QUEUE": queue,
+        "RIPOSTE_TENANT": json.dumps(tenant_json),
+        "RIPOSTE_LOG_FORMAT": "json",
+    }
+
+
+def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, str(ROOT / "worker.py")],
+        env=env,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+        cwd=ROOT,
+    )
+
+
+async def test_killed_worker_resumes_without_losing_or_repeating_a_step(
+    temporal_env: WorkflowEnvironment,
+    tenant: TenantSettings,
+    emulator_seam: Any,
+    tmp_path: Path,
+) -> None:
+    """SIGKILL after the first action lands: the restarted worker completes every action, and the
+    emulator counts each side effect once."""
+    queue = f"crash-{uuid.uuid4()}"
+    policies = write_policies(
+        tmp_path / "policies", {"m365-account-takeover": takeover_policy("autonomous")}
+    )
+    env = worker_env(temporal_env, tenant, tmp_path / "data", policies, queue)
+    (tmp_path / "data").mkdir()
+    # Slow every Graph write so the kill lands while the response is mid-way.
+    for route in (
+        "graph.users.patch",
+        "graph.users.revoke_sessions",
+        "graph.mail.rules.delete",
+        "graph.mail.messages.move",
+    ):
+        emulator_seam.add_fault(route=route, latency_ms=1500)
+    log = tmp_path / "worker.log"
+    worker = start_worker(env, log)
+    service = ResponseService(temporal_env.client, queue)
+    store = open_store(f"sqlite:///{tmp_path / 'data' / 'audit.db'}")
+    try:
+        rid = (await service.submit(takeover_alert())).response_id
+        for _ in range(600):
+            if store.query(AuditFilter(response_id=rid, kind=AuditKind.EXECUTED)):
+                break
+            await asyncio.sleep(0.05)
+        executed_before_kill = len(
+            store.query(AuditFilter(response_id=rid, kind=AuditKind.EXECUTED))
+        )
+        assert 1 <= executed_before_kill < 4, log.read_text()[-2000:]
+        worker.send_signal(signal.SIGKILL)
+        worker.wait()
+        worker = start_worker(env, log)
+        view = await wait_for(service, rid, all_in(ActionState.EXECUTED), within=120)
+    finally:
+        worker.kill()
+        worker.wait()
+    assert len(view.actions) == 4
+    kinds = [e.kind for e in store.query(AuditFilter(response_id=rid))]
+    assert kinds.count(AuditKind.EXECUTED) == 4
+    assert store.verify().ok
+    calls = emulator_seam.calls()
+    assert calls["PATCH /v1.0/users/{id}"] == 1
+    assert calls["POST /v1.0/users/{id}/revokeSignInSessions"] == 1
+    assert calls["DELETE /v1.0/users/{id}/mailFolders/{folder}/messageRules/{rule}"] == 1
+    assert emulator_seam.state()["users"][HIJACKED]["accountEnabled"] is False
+    store.close()
