@@ -46,13 +46,14 @@ def worker_env(
 
 
 def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, str(ROOT / "worker.py")],
-        env=env,
-        stdout=log.open("ab"),
-        stderr=subprocess.STDOUT,
-        cwd=ROOT,
-    )
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [sys.executable, str(ROOT / "worker.py")],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+        )
 
 
 async def test_killed_worker_resumes_without_losing_or_repeating_a_step(
@@ -102,9 +103,13 @@ async def test_killed_worker_resumes_without_losing_or_repeating_a_step(
     kinds = [e.kind for e in store.query(AuditFilter(response_id=rid))]
     assert kinds.count(AuditKind.EXECUTED) == 4
     assert store.verify().ok
-    calls = emulator_seam.calls()
-    assert calls["PATCH /v1.0/users/{id}"] == 1
-    assert calls["POST /v1.0/users/{id}/revokeSignInSessions"] == 1
-    assert calls["DELETE /v1.0/users/{id}/mailFolders/{folder}/messageRules/{rule}"] == 1
+    applied = emulator_seam.effects()
+    assert applied["PATCH /v1.0/users/{id}"] == 1
+    assert applied["POST /v1.0/users/{id}/revokeSignInSessions"] == 1
+    assert applied["DELETE /v1.0/users/{id}/mailFolders/{folder}/messageRules/{rule}"] == 2
+    quarantine = next(a for a in view.actions if a.action.value == "quarantine_mail")
+    assert quarantine.result is not None and quarantine.result.revert.moved
+    moves = applied["POST /v1.0/users/{id}/messages/{message}/move"]
+    assert moves == len(quarantine.result.revert.moved)
     assert emulator_seam.state()["users"][HIJACKED]["accountEnabled"] is False
     store.close()

@@ -30,6 +30,11 @@ class EmulatorSeam:
         calls: dict[str, int] = self._get("/calls")
         return calls
 
+    def effects(self) -> dict[str, int]:
+        """Writes that succeeded, by route: the side effects actually applied."""
+        effects: dict[str, int] = self._get("/effects")
+        return effects
+
     def call_count(self, key: str) -> int:
         """Requests so far on one route, e.g. `call_count("PATCH /v1.0/users/{id}")`."""
         return self.calls().get(key, 0)

@@ -7,7 +7,7 @@ import asyncio
 import math
 from collections.abc import Awaitable, Callable
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -67,8 +67,13 @@ def guarded(route: RouteInfo, handler: Handler) -> Route:
                 headers["Retry-After"] = str(math.ceil(decision.retry_after))
             return response_for(decision.error, headers)
         try:
-            return await handler(request)
+            response = await handler(request)
         except EmulatorError as err:
             return response_for(err)
+        except ClientDisconnect:  # the caller went away mid-request: nothing was applied
+            return Response(status_code=499)
+        if route.method != "GET" and response.status_code < 300:
+            state.effects[route.key] += 1
+        return response
 
     return Route(route.template, endpoint, methods=[route.method], name=route.name)

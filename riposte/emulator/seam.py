@@ -4,7 +4,8 @@ It needs no token (it is for tests and the local stack; the emulator binds 127.0
 and its own requests are not counted.
 
     GET    /_emulator/state    users, inbox_rules, messages, mail_folders (by UPN), nsgs (by name)
-    GET    /_emulator/calls    {"METHOD /route/{template}": count}
+    GET    /_emulator/calls    {"METHOD /route/{template}": count}, every request received
+    GET    /_emulator/effects  the same, for writes that succeeded: side effects applied
     GET    /_emulator/faults   the faults in force, with how often each has hit
     POST   /_emulator/faults   one fault object or a list (see riposte.emulator.faults)
     DELETE /_emulator/faults   clear every fault
@@ -42,6 +43,10 @@ async def get_state(request: Request) -> Response:
 
 async def get_calls(request: Request) -> Response:
     return JSONResponse(dict(state_of(request).calls))
+
+
+async def get_effects(request: Request) -> Response:
+    return JSONResponse(dict(state_of(request).effects))
 
 
 async def get_faults(request: Request) -> Response:
@@ -83,6 +88,7 @@ async def reset(request: Request) -> Response:
 ROUTES: list[Route] = [
     Route("/_emulator/state", get_state, methods=["GET"]),
     Route("/_emulator/calls", get_calls, methods=["GET"]),
+    Route("/_emulator/effects", get_effects, methods=["GET"]),
     Route("/_emulator/faults", get_faults, methods=["GET"]),
     Route("/_emulator/faults", add_faults, methods=["POST"]),
     Route("/_emulator/faults", clear_faults, methods=["DELETE"]),

@@ -30,6 +30,7 @@ class EmulatorState:
     tenant: Tenant = field(init=False)
     faults: Faults = field(default_factory=Faults)
     calls: Counter[str] = field(default_factory=Counter)
+    effects: Counter[str] = field(default_factory=Counter)  # writes that succeeded
     tokens: dict[str, tuple[str, float]] = field(default_factory=dict)  # token -> client, expiry
 
     def __post_init__(self) -> None:
@@ -39,6 +40,7 @@ class EmulatorState:
         self.tenant = Tenant(seed or self.start_seed)
         self.tenant.network.polls = self.lro_polls
         self.calls.clear()
+        self.effects.clear()
         self.faults.clear()
         for fault in self.start_faults:
             self.faults.add(fault)
