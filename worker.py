@@ -22,6 +22,7 @@ from activities.policy import PolicyActivities
 from activities.tenant import tenant_activities
 from riposte.audit.store import open_store
 from riposte.logging import configure_logging
+from riposte.metrics import metered_store, start_worker_metrics
 from riposte.service import connect
 from riposte.settings import Settings
 from workflows.respond_to_alert import RespondToAlert
@@ -33,7 +34,7 @@ async def run_worker(
     """Serve the task queue until `stop` is set (or forever)."""
     log = structlog.get_logger("riposte.worker").bind(task_queue=settings.task_queue)
     async with AsyncExitStack() as stack:
-        store = open_store(settings.audit_store_url)
+        store = metered_store(open_store(settings.audit_store_url), client)
         stack.callback(store.close)
         tenant = await stack.enter_async_context(tenant_activities(settings.tenant))
         activities: Sequence[Callable[..., Any]] = [
@@ -58,6 +59,7 @@ async def run_worker(
 async def main(settings: Settings | None = None) -> None:
     settings = settings or Settings()
     configure_logging(settings.log_format)
+    start_worker_metrics(settings)  # before connecting: the client's runtime serves them
     client = await connect(settings)
     await run_worker(client, settings)
 

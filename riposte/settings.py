@@ -72,6 +72,8 @@ class Settings(BaseSettings):
     max_concurrent_activities: int = 50
     activities_per_second: float | None = None  # per task queue, to respect Graph/ARM limits
     log_format: str = "console"  # console | json
+    # host:port where a worker serves Prometheus metrics (Temporal's and Riposte's); None: off
+    metrics_address: str | None = None
     # API: with a secret set, alert intake must carry a fresh HMAC-SHA256 signature; older or
     # replayed signatures are refused, and request bodies over max_body_bytes get 413.
     hmac_secret: SecretStr | None = None
