@@ -143,9 +143,9 @@ async def make_api(
     for http in clients:
         await http.aclose()
     for queue in queues:
-        await cancel_running(temporal_client, queue)
+        await asyncio.wait_for(cancel_running(temporal_client, queue), 60)
     for stop, task in workers:
         stop.set()
-        await task
+        await asyncio.wait_for(task, 60)  # a worker that cannot stop is a failure, not a hang
     for store in stores:
         store.close()
