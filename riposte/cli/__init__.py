@@ -15,6 +15,7 @@ GROUPS = (
     "riposte.cli.act",
     "riposte.cli.emulator",
     "riposte.cli.api",
+    "riposte.cli.doctor",
 )
 
 
