@@ -78,18 +78,18 @@ def _postgres(url: str) -> Check:
                 f"{where} is empty and {role} may not create tables: open it once as the "
                 "owner (e.g. riposte audit verify with the owner's RIPOSTE_AUDIT_URL)",
             )
-        version = int(str(_one(conn, "SELECT COALESCE(MAX(version), 0) FROM schema_version")))
         lacking = [
             f"{privilege} ON {table}"
             for table, privilege in WRITER_GRANTS
             if not _one(conn, "SELECT has_table_privilege(%s, %s)", (table, privilege))
         ]
+        if lacking:  # checked first: without SELECT the schema version cannot even be read
+            return fail(NAME, f"{where}: grant {role} " + ", ".join(lacking))
+        version = int(str(_one(conn, "SELECT COALESCE(MAX(version), 0) FROM schema_version")))
     except psycopg.Error as err:
         return fail(NAME, f"{where}: {type(err).__name__} reading the schema")
     finally:
         conn.close()
-    if lacking:
-        return fail(NAME, f"{where}: grant {role} " + ", ".join(lacking))
     return _versioned(where, url, version, Backend.POSTGRES, may_migrate=may_create)
 
 
