@@ -111,6 +111,8 @@ class ResponseService:
             )
         except WorkflowAlreadyStartedError:
             return Submission(response_id=alert.key, duplicate=True)
+        except RPCError as err:
+            raise Unavailable(f"Temporal: {err.message}") from err
         return Submission(response_id=alert.key, duplicate=False)
 
     async def view(self, response_id: str) -> ResponseView:
@@ -127,9 +129,11 @@ class ResponseService:
     async def list(
         self, status: ResponseStatus | None = None, limit: int = 50
     ) -> builtins.list[ResponseSummary]:
-        query = "WorkflowType = 'RespondToAlert'"
+        query = f"WorkflowType = 'RespondToAlert' AND TaskQueue = '{self._task_queue}'"
         if status is not None:
             query += f" AND ResponseStatus = '{status.value}'"
+            if status is not ResponseStatus.COMPLETED:  # a terminated response keeps its last
+                query += " AND ExecutionStatus = 'Running'"
         summaries = []
         async for wf in self._client.list_workflows(query, limit=limit):
             found = wf.typed_search_attributes.get(RESPONSE_STATUS)

@@ -17,10 +17,13 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import structlog
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
+from riposte.api.server import serve
+from riposte.api.tokens import Role, TokenStore
 from riposte.emulator.server import start_emulator
 from riposte.service import stack_file
 from riposte.settings import Settings
@@ -134,9 +137,10 @@ async def run_dev_stack(settings: Settings, stop: asyncio.Event) -> None:
                 emulator=emulator.url,
             )
             worker = asyncio.create_task(run_worker(client, settings, stop=stop))
-            server = asyncio.create_task(serve_api(settings, client, "127.0.0.1", api_port, stop))
+            server = asyncio.create_task(serve(settings, client, "127.0.0.1", api_port, stop))
+            await wait_until_listening(api)
             addresses.write(stack_file(settings))
-            announce(addresses, settings)
+            announce(addresses, settings, dev_admin_token(data_dir))
             try:
                 await stop.wait()
             finally:
@@ -144,23 +148,41 @@ async def run_dev_stack(settings: Settings, stop: asyncio.Event) -> None:
                 await asyncio.gather(worker, server, return_exceptions=True)
 
 
-async def serve_api(
-    settings: Settings, client: Client, host: str, port: int, stop: asyncio.Event
-) -> None:
-    from riposte.api.server import serve
+async def wait_until_listening(url: str) -> None:
+    """Return once the API answers /healthz, so stack.json never names a closed port."""
+    async with httpx.AsyncClient() as http:
+        for _ in range(300):
+            try:
+                if (await http.get(f"{url}/healthz")).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.05)
+    raise TimeoutError(f"the API did not come up on {url}")
 
-    await serve(settings, client, host, port, stop)
+
+def dev_admin_token(data_dir: Path) -> str:
+    """The dev stack's admin token for the console, minted on first start and kept (mode 0600)
+    in the data dir. Production mints tokens with `riposte token create`."""
+    path = data_dir / "dev-admin.token"
+    if path.exists():
+        return path.read_text().strip()
+    token = TokenStore.in_data_dir(data_dir).create(Role.ADMIN, "dev-admin")
+    path.touch(mode=0o600)
+    path.write_text(token + "\n")
+    return token
 
 
-def announce(addresses: StackAddresses, settings: Settings) -> None:
+def announce(addresses: StackAddresses, settings: Settings, token: str) -> None:
     print(
         "\n".join(
             [
                 "Riposte dev stack is up (Ctrl-C stops it):",
                 f"  Temporal        {addresses.temporal}",
                 f"  Temporal Web UI {addresses.temporal_ui}",
-                f"  API             {addresses.api}  (OpenAPI: {addresses.api}/docs)",
-                f"  Console         {addresses.console}",
+                f"  API             {addresses.api}  (OpenAPI: {addresses.api}/openapi.json)",
+                f"  Console         {addresses.console}  (sign in with the dev admin token:",
+                f"                  {token} )",
                 f"  Tenant emulator {addresses.emulator}",
                 f"                  (its state: {addresses.emulator}/_emulator/state)",
                 f"  Data dir        {settings.data_dir}",

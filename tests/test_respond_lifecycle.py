@@ -35,10 +35,13 @@ async def test_actions_revert_by_themselves_after_the_duration(
     view = await wait_for(
         stack.service,
         rid,
-        lambda v: all(
-            a.state is ActionState.REVERTED
-            for a in v.actions
-            if a.action.value != "revoke_sessions"
+        lambda v: (
+            bool(v.actions)
+            and all(
+                a.state is ActionState.REVERTED
+                for a in v.actions
+                if a.action.value != "revoke_sessions"
+            )
         ),
     )
     after = emulator_seam.state()

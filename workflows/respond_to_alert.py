@@ -43,7 +43,7 @@ with workflow.unsafe.imports_passed_through():
 
 RESPONSE_STATUS = SearchAttributeKey.for_keyword("ResponseStatus")
 
-# The engine's bookkeeping (policy snapshot, audit): local, retried until the store answers.
+# The engine's bookkeeping (policy snapshot, audit): retried until the store answers.
 BOOKKEEPING_TIMEOUT = timedelta(seconds=30)
 BOOKKEEPING_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=10))
 # Tenant calls: retried while transient (429/5xx, with Retry-After), failed at once when not.
@@ -91,7 +91,7 @@ class _Action:
 
     def view(self) -> ActionView:
         p = self.plan
-        who = self.decision or self.release
+        who = self.release or self.decision
         return ActionView(
             action_id=p.action_id,
             action=p.action,
@@ -104,10 +104,18 @@ class _Action:
             api_calls=self.api_calls,
             revert_at=self.revert_at,
             decided_by=who.by if who else "",
-            comment=who.comment if who else "",
+            comment=self.why(),
             error=self.error,
             result=self.result,
         )
+
+    def why(self) -> str:
+        """The decider's words: the comment, and for a rejection its reason."""
+        who = self.release or self.decision
+        if who is None:
+            return ""
+        reason = self.decision.reason if self.decision and not self.decision.approve else ""
+        return "; ".join(part for part in (reason, who.comment) if part)
 
 
 @workflow.defn(name="RespondToAlert")
@@ -133,17 +141,26 @@ class RespondToAlert:
         plan = evaluate(self._alert, snapshot, self._id)
         self._matched = plan.matched
         self._no_match = plan.no_match_reason
-        self._actions = {
-            a.action_id: _Action(
-                a, ActionState.EXCLUDED if a.excluded_reason else ActionState.PLANNED
-            )
-            for a in plan.actions
-        }
+        self._actions = {a.action_id: _Action(a) for a in plan.actions}
         await self._audit(self._opening_records(plan))
+        for excluded in self._actions.values():
+            if excluded.plan.excluded_reason:
+                excluded.state = ActionState.EXCLUDED
+                excluded.change = f"excluded: {excluded.plan.excluded_reason}"
         try:
-            await asyncio.gather(*(self._carry_out(a) for a in self._live_actions()))
-        finally:
+            # return_exceptions: on cancellation, wait for every action to finish its revert
+            # (plain gather would end the response at the first one, abandoning the rest).
+            outcomes = await asyncio.gather(
+                *(self._carry_out(a) for a in self._live_actions()), return_exceptions=True
+            )
+        except asyncio.CancelledError:
             self._set_status(ResponseStatus.COMPLETED)
+            raise
+        # Not in a `finally`: that would also run when the worker evicts the workflow.
+        self._set_status(ResponseStatus.COMPLETED)
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
         return self._view()
 
     @workflow.query(name="view")
@@ -168,7 +185,10 @@ class RespondToAlert:
     async def release(self, release: Release) -> ActionView:
         action = self._actions[release.action_id]
         action.release = release
-        await workflow.wait_condition(lambda: action.state is not ActionState.EXECUTED)
+        # Done once reverted, or once the revert has failed (then `error` says why).
+        await workflow.wait_condition(
+            lambda: action.state is not ActionState.EXECUTED or bool(action.error)
+        )
         return action.view()
 
     @release.validator
@@ -197,23 +217,19 @@ class RespondToAlert:
             return None
         action.change, action.api_calls = result.summary, result.api_calls
         if action.plan.mode is Mode.PASSIVE:
-            action.state = ActionState.SIMULATED
-            await self._audit([self._record(action, AuditKind.SIMULATED, result.summary)])
+            await self._enter(action, ActionState.SIMULATED, AuditKind.SIMULATED, result.summary)
         return result
 
     async def _approved(self, action: _Action) -> bool:
         """Ask, then wait for a decision or the policy's timeout. True means go ahead."""
         if await self._simulate(action) is None:
             return False
-        action.state = ActionState.PENDING_APPROVAL
-        self._refresh_status()
         timeout = action.plan.approval_timeout_seconds
-        await self._audit(
-            [
-                self._record(
-                    action, AuditKind.APPROVAL_REQUESTED, f"{action.change} (waits {timeout}s)"
-                )
-            ]
+        await self._enter(
+            action,
+            ActionState.PENDING_APPROVAL,
+            AuditKind.APPROVAL_REQUESTED,
+            f"{action.change} (waits {timeout}s)",
         )
         try:
             await workflow.wait_condition(
@@ -224,26 +240,20 @@ class RespondToAlert:
         decision = action.decision
         assert decision is not None
         if decision.approve:
-            action.state = ActionState.PLANNED
-            self._refresh_status()
-            await self._audit(
-                [self._record(action, AuditKind.APPROVED, decision.comment, actor=decision.by)]
+            await self._enter(
+                action, ActionState.PLANNED, AuditKind.APPROVED, decision.comment, decision.by
             )
             return True
-        action.state = ActionState.REJECTED
-        self._refresh_status()
-        why = "; ".join(part for part in (decision.reason, decision.comment) if part)
-        await self._audit([self._record(action, AuditKind.REJECTED, why, actor=decision.by)])
+        await self._enter(
+            action, ActionState.REJECTED, AuditKind.REJECTED, action.why(), decision.by
+        )
         return False
 
     async def _expire(self, action: _Action) -> bool:
         execute = action.plan.on_timeout is OnTimeout.EXECUTE
-        action.state = ActionState.PLANNED if execute else ActionState.EXPIRED
-        self._refresh_status()
         then = "executing as the policy says" if execute else "no action taken"
-        await self._audit(
-            [self._record(action, AuditKind.APPROVAL_EXPIRED, f"nobody answered; {then}")]
-        )
+        state = ActionState.PLANNED if execute else ActionState.EXPIRED
+        await self._enter(action, state, AuditKind.APPROVAL_EXPIRED, f"nobody answered; {then}")
         return execute
 
     async def _execute(self, action: _Action) -> bool:
@@ -273,12 +283,10 @@ class RespondToAlert:
 
     async def _executed(self, action: _Action, result: ActionResult) -> None:
         action.result, action.change, action.api_calls = result, result.summary, result.api_calls
-        action.state = ActionState.EXECUTED
         duration = action.plan.duration_seconds
         if action.plan.action.reversible and duration is not None:
             action.revert_at = workflow.now() + timedelta(seconds=duration)
-        self._refresh_status()
-        await self._audit([self._record(action, AuditKind.EXECUTED, result.summary)])
+        await self._enter(action, ActionState.EXECUTED, AuditKind.EXECUTED, result.summary)
 
     async def _hold_then_revert(self, action: _Action, seconds: int) -> None:
         try:
@@ -317,22 +325,35 @@ class RespondToAlert:
         except ActivityError as err:
             await self._fail(action, err, reverting=True)
             return
-        action.state = ActionState.RELEASED if kind is AuditKind.RELEASED else ActionState.REVERTED
         action.revert_at = None
-        self._refresh_status()
+        state = ActionState.RELEASED if kind is AuditKind.RELEASED else ActionState.REVERTED
         detail = "; ".join(part for part in (why, result.summary) if part)
-        await self._audit([self._record(action, kind, detail, actor=actor)])
+        await self._enter(action, state, kind, detail, actor)
 
     async def _fail(self, action: _Action, err: ActivityError, *, reverting: bool = False) -> None:
         cause = err.cause
         kind = cause.type if isinstance(cause, ApplicationError) and cause.type else "Error"
         message = str(cause) if cause is not None else str(err)
         action.error = f"{'revert ' if reverting else ''}{kind}: {message}"
-        if not reverting:
-            action.state = ActionState.FAILED
-        self._refresh_status()
+        # A failed revert leaves the action executed: the change is still in the tenant.
+        state = action.state if reverting else ActionState.FAILED
         suffix = "revert" if reverting else ""
-        await self._audit([self._record(action, AuditKind.FAILED, action.error, suffix=suffix)])
+        await self._enter(action, state, AuditKind.FAILED, action.error, suffix=suffix)
+
+    async def _enter(
+        self,
+        action: _Action,
+        state: ActionState,
+        kind: AuditKind,
+        detail: str,
+        actor: str = ENGINE,
+        *,
+        suffix: str = "",
+    ) -> None:
+        """Audit a step, then show it: no query ever sees a state the audit does not hold."""
+        await self._audit([self._record(action, kind, detail, actor=actor, suffix=suffix)])
+        action.state = state
+        self._refresh_status()
 
     # -- activities ---------------------------------------------------------------------------
 
@@ -363,7 +384,10 @@ class RespondToAlert:
             return None
 
     async def _audit(self, records: list[AuditRecord]) -> None:
-        await workflow.execute_local_activity(
+        # A regular activity, not a local one: actions audit concurrently, and on replay the
+        # SDK regroups concurrent local activity resolutions (temporalio/sdk-python#1881),
+        # which can resume coroutines in another order than they ran live.
+        await workflow.execute_activity(
             "record_audit",
             AuditBatch(records=tuple(records)),
             start_to_close_timeout=BOOKKEEPING_TIMEOUT,

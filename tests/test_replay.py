@@ -1,0 +1,37 @@
+"""Responses recorded with earlier workflow code replay against the current code.
+
+The histories under tests/histories/ were recorded by running the response tests with
+RIPOSTE_RECORD_HISTORIES=1. A change to `RespondToAlert` that would break a response in flight
+(which can wait hours for its revert) fails here as non-determinism.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from temporalio.client import WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
+
+from workflows.respond_to_alert import RespondToAlert
+
+HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
+
+
+def test_there_are_recorded_histories_to_replay() -> None:
+    """The replay test has histories covering every mode and ending."""
+    names = " ".join(p.name for p in HISTORIES)
+    for scenario in ("passive", "approve", "reject", "expires", "revert", "release", "cancel"):
+        assert scenario in names
+
+
+@pytest.mark.parametrize("path", HISTORIES, ids=lambda p: p.stem)
+async def test_recorded_response_replays_on_current_code(path: Path) -> None:
+    """Replaying a recorded history raises no non-determinism error."""
+    recorded = json.loads(path.read_text())  # noqa: ASYNC240
+    history = WorkflowHistory.from_json(recorded["workflow_id"], recorded["history"])
+    replayer = Replayer(workflows=[RespondToAlert], data_converter=pydantic_data_converter)
+    result = await replayer.replay_workflow(history)
+    assert result.replay_failure is None
