@@ -136,6 +136,25 @@ async def test_no_credential_names_the_settings_to_set(
     assert by_name(report)["tenant"].status is Status.SKIP
 
 
+async def test_an_unusable_certificate_is_reported_not_raised(
+    tenant: TenantSettings, data_dir: Path, tmp_path: Path
+) -> None:
+    """A certificate path that does not exist, or a file that is no certificate, fails the
+    credential check in words instead of crashing the doctor."""
+    missing = tenant.model_copy(
+        update={"client_secret": None, "certificate_path": tmp_path / "absent.pem"}
+    )
+    report = await diagnose(settings_for(missing, data_dir), user=USER)
+    assert "does not exist" in by_name(report)["credential"].detail
+    garbage = tmp_path / "garbage.pem"
+    garbage.write_text("not a certificate")
+    unreadable = missing.model_copy(update={"certificate_path": garbage})
+    report = await diagnose(settings_for(unreadable, data_dir), user=USER)
+    credential = by_name(report)["credential"]
+    assert credential.status is Status.FAIL
+    assert "cannot be built" in credential.detail
+
+
 async def test_missing_things_are_named(tenant: TenantSettings, data_dir: Path) -> None:
     """An unknown user and an NSG that does not exist are reported as missing, not refused."""
     ghost = NsgBinding(name="nsg-ghost", resource_group="rg-core", cidr="10.9.0.0/16")
