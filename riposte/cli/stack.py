@@ -51,8 +51,11 @@ def _worker(args: argparse.Namespace) -> int:
     import worker
     from riposte.service import connect
 
+    from riposte.metrics import start_worker_metrics
+
     settings = common.settings_from(args)
     configure_logging(settings.log_format)
+    start_worker_metrics(settings)  # before connecting: the runtime must exist first
 
     async def go(stop: asyncio.Event) -> None:
         client = await connect(settings)
