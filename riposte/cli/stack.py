@@ -49,9 +49,8 @@ def _dev(args: argparse.Namespace) -> int:
 
 def _worker(args: argparse.Namespace) -> int:
     import worker
-    from riposte.service import connect
-
     from riposte.metrics import start_worker_metrics
+    from riposte.service import connect
 
     settings = common.settings_from(args)
     configure_logging(settings.log_format)
