@@ -40,7 +40,8 @@ from riposte.response import (
     response_id_of,
 )
 from riposte.settings import Settings
-from workflows.respond_to_alert import RESPONSE_STATUS, RespondToAlert
+from riposte.temporal_server import RESPONSE_STATUS
+from workflows.respond_to_alert import RespondToAlert
 
 
 class Submission(Frozen):
@@ -90,6 +91,11 @@ async def connect(settings: Settings) -> Client:
         raise Unavailable(f"cannot reach Temporal at {config['target_host']}: {err}") from err
 
 
+def _quoted(value: str) -> str:
+    """A string literal for a Temporal list filter (visibility queries take SQL-like quoting)."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
 class ResponseService:
     def __init__(self, client: Client, task_queue: str) -> None:
         self._client = client
@@ -127,13 +133,16 @@ class ResponseService:
             raise self._translate(err, response_id) from err
 
     async def list(
-        self, status: ResponseStatus | None = None, limit: int = 50
+        self, status: ResponseStatus | None = None, limit: int = 50, *, target: str | None = None
     ) -> builtins.list[ResponseSummary]:
-        query = f"WorkflowType = 'RespondToAlert' AND TaskQueue = '{self._task_queue}'"
+        """Responses of this task queue, newest first; by status, or by a user or IP acted on."""
+        query = f"WorkflowType = 'RespondToAlert' AND TaskQueue = {_quoted(self._task_queue)}"
         if status is not None:
             query += f" AND ResponseStatus = '{status.value}'"
             if status is not ResponseStatus.COMPLETED:  # a terminated response keeps its last
                 query += " AND ExecutionStatus = 'Running'"
+        if target is not None:
+            query += f" AND ResponseTargets = {_quoted(target)}"
         summaries = []
         async for wf in self._client.list_workflows(query, limit=limit):
             found = wf.typed_search_attributes.get(RESPONSE_STATUS)

@@ -5,12 +5,17 @@ from __future__ import annotations
 import shutil
 import sys
 from pathlib import Path
+from typing import Any
 
-from temporalio.common import SearchAttributeKey
+from temporalio.common import SearchAttributeIndexedValueType, SearchAttributeKey
 
-SEARCH_ATTRIBUTES: tuple[SearchAttributeKey[str], ...] = (
-    SearchAttributeKey.for_keyword("ResponseStatus"),
-)
+RESPONSE_STATUS = SearchAttributeKey.for_keyword("ResponseStatus")
+RESPONSE_TARGETS = SearchAttributeKey.for_keyword_list("ResponseTargets")
+SEARCH_ATTRIBUTES: tuple[SearchAttributeKey[Any], ...] = (RESPONSE_STATUS, RESPONSE_TARGETS)
+_CLI_TYPE = {
+    SearchAttributeIndexedValueType.KEYWORD: "Keyword",
+    SearchAttributeIndexedValueType.KEYWORD_LIST: "KeywordList",
+}
 
 # WAL roughly doubles the dev server's throughput on SQLite (measured on a 2-core machine).
 SQLITE_PRAGMAS = ("--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal")
@@ -30,5 +35,5 @@ def temporal_binary() -> Path:
 def search_attribute_args() -> list[str]:
     args: list[str] = []
     for key in SEARCH_ATTRIBUTES:
-        args += ["--search-attribute", f"{key.name}=Keyword"]
+        args += ["--search-attribute", f"{key.name}={_CLI_TYPE[key.indexed_value_type]}"]
     return args

@@ -1,8 +1,9 @@
 """Responses recorded with earlier workflow code replay against the current code.
 
-The histories under tests/histories/ were recorded by running the response tests with
-RIPOSTE_RECORD_HISTORIES=1. A change to `RespondToAlert` that would break a response in flight
-(which can wait hours for its revert) fails here as non-determinism.
+The histories under tests/histories/VERSION/ were recorded by running the response tests with
+RIPOSTE_RECORD_HISTORIES=VERSION: v1 before the `ResponseTargets` search attribute was added
+(a workflow.patched branch), v2 after. A change to `RespondToAlert` that would break a response
+in flight (which can wait hours for its revert) fails here as non-determinism.
 """
 
 from __future__ import annotations
@@ -17,17 +18,18 @@ from temporalio.worker import Replayer
 
 from workflows.respond_to_alert import RespondToAlert
 
-HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
+HISTORIES = sorted((Path(__file__).parent / "histories").glob("v*/*.json"))
 
 
 def test_there_are_recorded_histories_to_replay() -> None:
     """The replay test has histories covering every mode and ending."""
-    names = " ".join(p.name for p in HISTORIES)
-    for scenario in ("passive", "approve", "reject", "expires", "revert", "release", "cancel"):
-        assert scenario in names
+    for version in ("v1", "v2"):
+        names = " ".join(p.name for p in HISTORIES if p.parent.name == version)
+        for scenario in ("passive", "approve", "reject", "expires", "revert", "release", "cancel"):
+            assert scenario in names, f"{version} has no {scenario} response"
 
 
-@pytest.mark.parametrize("path", HISTORIES, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", HISTORIES, ids=lambda p: f"{p.parent.name}/{p.stem}")
 async def test_recorded_response_replays_on_current_code(path: Path) -> None:
     """Replaying a recorded history raises no non-determinism error."""
     recorded = json.loads(path.read_text())  # noqa: ASYNC240

@@ -70,6 +70,9 @@ async def test_autonomous_contains_the_hijacked_account(
     assert rule_names(after, HIJACKED), "ordinary rules stay"
     executed = stack.audit(rid, AuditKind.EXECUTED)
     assert {e.action for e in executed} == {a.action.value for a in view.actions}
+    listed = await stack.service.list(target=HIJACKED)
+    assert [r.response_id for r in listed] == [rid]
+    assert await stack.service.list(target="dana@contoso.com") == []
     assert all(e.policy_hash == view.matched[0].hash for e in executed)
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributeKey
+from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -40,8 +40,11 @@ with workflow.unsafe.imports_passed_through():
         ResponseView,
     )
     from riposte.settings import Mode
+    from riposte.temporal_server import RESPONSE_STATUS, RESPONSE_TARGETS
 
-RESPONSE_STATUS = SearchAttributeKey.for_keyword("ResponseStatus")
+# Workflow changes that running responses (which wait hours for a revert) must replay across.
+# Each is taken with workflow.patched(ID); tests/histories/v1 holds responses recorded before.
+TARGETS_SEARCHABLE = "response-targets-search-attribute"  # v2: find responses by user or IP
 
 # The engine's bookkeeping (policy snapshot, audit): retried until the store answers.
 BOOKKEEPING_TIMEOUT = timedelta(seconds=30)
@@ -131,6 +134,9 @@ class RespondToAlert:
 
     @workflow.run
     async def run(self, request: RespondInput) -> ResponseView:
+        # Patch checks come first, before the policy snapshot: its local activity's result may
+        # resolve in a later activation on replay than it did live.
+        targets_searchable = workflow.patched(TARGETS_SEARCHABLE)
         snapshot: PolicySnapshot = await workflow.execute_local_activity(
             "snapshot_policies",
             SnapshotRequest(),
@@ -142,6 +148,9 @@ class RespondToAlert:
         self._matched = plan.matched
         self._no_match = plan.no_match_reason
         self._actions = {a.action_id: _Action(a) for a in plan.actions}
+        targets = sorted({a.target for a in plan.actions})
+        if targets and targets_searchable:
+            workflow.upsert_search_attributes([RESPONSE_TARGETS.value_set(targets)])
         await self._audit(self._opening_records(plan))
         for excluded in self._actions.values():
             if excluded.plan.excluded_reason:

@@ -32,6 +32,7 @@ def register(sub: Any) -> None:
     listing = sub.add_parser("responses", help="list responses")
     listing.add_argument("--status", choices=[s.value for s in ResponseStatus])
     listing.add_argument("--limit", type=int, default=50)
+    listing.add_argument("--target", help="only responses acting on this user or IP")
     common.add_data_dir(listing)
     common.add_format(listing)
     listing.set_defaults(func=_list)
@@ -115,7 +116,7 @@ def _send(args: argparse.Namespace) -> int:
 def _list(args: argparse.Namespace) -> int:
     def run() -> int:
         status = ResponseStatus(args.status) if args.status else None
-        found = _with_service(args, lambda s: s.list(status, args.limit))
+        found = _with_service(args, lambda s: s.list(status, args.limit, target=args.target))
         if args.format == "json":
             common.print_json(found)
             return common.OK

@@ -77,15 +77,17 @@ HISTORIES = Path(__file__).resolve().parent.parent / "histories"
 async def record_histories(client: Client, task_queue: str, name: str) -> None:
     """Save the histories of the responses run on `task_queue` for the replay test.
 
-    Runs only when RIPOSTE_RECORD_HISTORIES=1; the saved files are committed under
-    tests/histories/ so later workflow code is checked against responses recorded earlier.
+    Runs only when RIPOSTE_RECORD_HISTORIES names a version (v2, ...); the files are committed
+    under tests/histories/VERSION/ so later workflow code is checked against responses recorded
+    earlier.
     """
+    folder = HISTORIES / os.environ["RIPOSTE_RECORD_HISTORIES"]
     query = f"TaskQueue = '{task_queue}'"
     async for n, execution in aenumerate(client.list_workflows(query)):
         history = await client.get_workflow_handle(execution.id).fetch_history()
-        HISTORIES.mkdir(exist_ok=True)
+        folder.mkdir(parents=True, exist_ok=True)
         recorded = {"workflow_id": execution.id, "history": json.loads(history.to_json())}
-        (HISTORIES / f"{name}-{n}.json").write_text(json.dumps(recorded))
+        (folder / f"{name}-{n}.json").write_text(json.dumps(recorded))
 
 
 async def aenumerate(items: AsyncIterator[T]) -> AsyncIterator[tuple[int, T]]:
@@ -128,7 +130,7 @@ async def make_stack(
 
     yield start
     for n, (stack, stop, task) in enumerate(running):
-        if os.environ.get("RIPOSTE_RECORD_HISTORIES") == "1":
+        if os.environ.get("RIPOSTE_RECORD_HISTORIES"):
             await record_histories(
                 temporal_client, stack.settings.task_queue, f"{request.node.name}-{n}"
             )
