@@ -144,7 +144,11 @@ class ResponseService:
         if target is not None:
             query += f" AND ResponseTargets = {_quoted(target)}"
         summaries = []
-        async for wf in self._client.list_workflows(query, limit=limit):
+        try:
+            executions = [wf async for wf in self._client.list_workflows(query, limit=limit)]
+        except RPCError as err:
+            raise Unavailable(f"Temporal: {err.message}") from err
+        for wf in executions:
             found = wf.typed_search_attributes.get(RESPONSE_STATUS)
             summaries.append(
                 ResponseSummary(

