@@ -1,0 +1,394 @@
+"""Riposte responses against bare Temporal, on the embedded stack, in one run.
+
+    .venv/bin/python bench/throughput.py [--alerts 150] [--waiting 1000] [--breakdown]
+
+Everything runs from a temporary data dir: the Temporal dev server on SQLite with the WAL pragmas
+(`riposte.stack.temporal_dev_server`), the HTTPS tenant emulator in its own process
+(bench/tenant_probe.py, which stamps each Graph write on arrival), and each worker as its own
+process so that its CPU and memory can be read: bench/bare.py for bare Temporal, and
+`python worker.py` for Riposte, configured by environment variables as in production.
+
+Phases, each after a warm-up; "idle" ones send one alert at a time:
+
+    (a1)  bare workflow, one no-op activity: the "one activity round trip" yardstick;
+    (a)   bare workflow of no-op activities shaped like (b2), counted from a (b2) warm-up
+          response's history: the snapshot as a local activity, the opening audit write, two
+          actions at once, each followed by its audit write (local or regular, as Riposte does);
+    (b1)  Riposte responses to alerts that match no policy;
+    (b2)  Riposte responses to alerts that match an autonomous policy with two actions
+          (disable_sign_in, revoke_sessions; no duration) against the emulator;
+    (c)   `--waiting` responses left waiting for approval (human-confirm, the same two actions);
+          the worker's peak resident memory (VmHWM) is read once they all wait.
+
+Throughput phases keep `--concurrency` alerts in flight (each slot submits one and waits for its
+result); alerts/s is alerts over the phase's wall time. Alert-to-first-action latency runs from
+just before `ResponseService.submit` to the emulator's receipt of the first Graph write for the
+alert's user (for bare Temporal, to the start of its first action activity). `--breakdown` adds
+bare variants that price one Riposte cost each. The last line is one JSON object, the (b2)/(a)
+throughput ratio its last key. Aims are reported, not enforced: exit 1 only if a response failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import json
+import os
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bare import STATUS, Shape
+from measure import CpuMeter, Phase, Sample, closed_loop, history_shape, percentile
+from rig import (
+    ChildProcess,
+    first_writes,
+    process_env,
+    riposte_env,
+    user,
+    wait_for_tenant,
+    write_seed,
+)
+from temporalio.client import Client
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
+from temporalio.contrib.pydantic import pydantic_data_converter
+
+from riposte.alerts import Alert
+from riposte.audit.events import AuditFilter, AuditKind
+from riposte.audit.store import open_store
+from riposte.emulator.seed import load_seed
+from riposte.emulator.server import tenant_settings_for
+from riposte.emulator.tls import ensure_certificates
+from riposte.response import ActionState, ResponseView
+from riposte.service import ResponseService
+from riposte.stack import free_port, temporal_dev_server
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+WARMUP = 5
+MATCH, CONFIRM, NOTHING = "Bench / Contain", "Bench / Confirm", "Bench / Nothing"
+ACTIONS = ("disable_sign_in", "revoke_sessions")
+POLICIES = {
+    "bench-contain": f"""
+name: bench-contain
+match: {{source: bench, name: "{MATCH}", entities: [user]}}
+mode: autonomous
+actions: [{", ".join(ACTIONS)}]
+""",
+    "bench-confirm": f"""
+name: bench-confirm
+match: {{source: bench, name: "{CONFIRM}", entities: [user]}}
+mode: human-confirm
+approval: {{timeout: 24h, on_timeout: expire}}
+actions: [{", ".join(ACTIONS)}]
+""",
+}
+ONE_ACTIVITY = Shape(snapshot=False, opening_audit=False, actions=1, audit_per_action=False)
+
+
+def mirror(b2: dict[str, int]) -> Shape:
+    """The bare shape of a (b2) response: every step but the snapshot and the actions is an
+    audit write, so a second local activity means that audit writes are local."""
+    return Shape(actions=len(ACTIONS), audit_local=b2["local_activities"] > 1)
+
+
+def variants(a: Shape) -> dict[str, Shape]:
+    """--breakdown: the bare (a) shape with one of Riposte's costs added or removed."""
+    return {
+        "a audit local" if not a.audit_local else "a audit regular": dataclasses.replace(
+            a, audit_local=not a.audit_local
+        ),
+        "a +status attribute": dataclasses.replace(a, status_upserts=True),
+        "a -audit per action": dataclasses.replace(a, audit_per_action=False),
+        "a +simulate": dataclasses.replace(a, simulate_first=True),
+        "a shaped like b1": dataclasses.replace(a, actions=0, status_upserts=True),
+        "a shaped like b1, audit local": dataclasses.replace(
+            a, actions=0, status_upserts=True, audit_local=True
+        ),
+    }
+
+
+def make_alert(name: str, n: int) -> Alert:
+    return Alert.model_validate(
+        {
+            "id": f"bench-{uuid.uuid4().hex}",
+            "source": "bench",
+            "name": name,
+            "severity": "high",
+            "score": 0.9,
+            "time": datetime.now(UTC),
+            "entities": {"user": user(n), "ip": "192.0.2.7"},
+        }
+    )
+
+
+class Bench:
+    """The running stack, and every phase measured on it."""
+
+    def __init__(self, args: argparse.Namespace, client: Client, tenant: str, ca: Path) -> None:
+        self.args = args
+        self.client = client
+        self.tenant = tenant
+        self.ca = ca
+        self.service = ResponseService(client, args.riposte_queue)
+        self.next_user = 0
+        self.merged: dict[str, Phase] = {}  # a phase's rounds, merged
+        self.order: list[str] = []
+        self.cpu = CpuMeter()
+
+    def users(self, count: int) -> range:
+        start, self.next_user = self.next_user, self.next_user + count
+        return range(start, start + count)
+
+    async def bare(self, name: str, shape: Shape, count: int, concurrency: int = 0) -> Phase:
+        extra: dict[str, Any] = {}
+        if shape.status_upserts:  # started the way ResponseService.submit starts a response
+            pairs = [SearchAttributePair(STATUS, "running")]
+            extra = {"search_attributes": TypedSearchAttributes(pairs), "memo": {"a": name}}
+
+        async def one(n: int) -> Sample:
+            wid = f"bare-{uuid.uuid4().hex}"
+            submitted = time.time()
+            first: float = await self.client.execute_workflow(
+                "BareResponse",
+                shape,
+                id=wid,
+                task_queue=self.args.bare_queue,
+                result_type=float,
+                **extra,
+            )
+            return Sample(wid, submitted, time.time(), ok=True, first_action=first or None)
+
+        return await self.measure(name, range(count), concurrency, one)
+
+    async def riposte(self, name: str, alert_name: str, count: int, concurrency: int = 0) -> Phase:
+        wanted = ActionState.EXECUTED if alert_name == MATCH else None
+
+        async def one(n: int) -> Sample:
+            alert = make_alert(alert_name, n)
+            submitted = time.time()
+            await self.service.submit(alert)
+            handle = self.client.get_workflow_handle(alert.key, result_type=ResponseView)
+            view = await handle.result()
+            states = {a.state for a in view.actions}
+            ok = states == {wanted} if wanted else not states
+            return Sample(alert.key, submitted, time.time(), ok=ok, user=user(n))
+
+        # Alerts that match nothing name users outside the seed, which stays small.
+        numbers = self.users(count) if alert_name != NOTHING else range(-count, 0)
+        return await self.measure(
+            name, numbers, concurrency, one, lambda: first_writes(self.tenant, self.ca)
+        )
+
+    async def measure(
+        self,
+        name: str,
+        numbers: Iterable[int],
+        concurrency: int,
+        one: Callable[[int], Awaitable[Sample]],
+        firsts: Callable[[], Awaitable[dict[str, float]]] | None = None,
+    ) -> Phase:
+        cpu = self.cpu.reading()
+        samples, seconds = await closed_loop(numbers, concurrency or 1, one)
+        spent = self.cpu.spent(cpu, self.cpu.reading())
+        if firsts is not None:
+            first = await firsts()
+            for s in samples:
+                s.first_action = first.get(s.user)
+        shape = await history_shape(self.client, samples[-1].id)
+        phase = Phase(name, samples, seconds, shape, spent)
+        if name in self.merged:
+            self.merged[name] = self.merged[name].merged(phase)
+        else:
+            self.merged[name] = phase
+            self.order.append(name)
+        return phase
+
+    async def hold_waiting(self, worker: ChildProcess, count: int, db: Path) -> dict[str, Any]:
+        """Start `count` human-confirm responses, wait until every action waits, read memory."""
+        gate = asyncio.Semaphore(self.args.concurrency)
+        expected = count * len(ACTIONS)
+        rss_before = worker.rss_mb()
+        cpu = self.cpu.reading()
+        began = time.time()
+
+        async def submit(n: int) -> None:
+            async with gate:
+                await self.service.submit(make_alert(CONFIRM, n))
+
+        await asyncio.gather(*(submit(n) for n in self.users(count)))
+        submitted = time.time()
+        store = open_store(f"sqlite:///{db}")
+        seen, after = 0, 0
+        try:
+            while seen < expected and time.time() - submitted < 900:
+                found = store.query(AuditFilter(kind=AuditKind.APPROVAL_REQUESTED, after_seq=after))
+                seen += len(found)
+                after = found[-1].seq if found else after
+                await asyncio.sleep(0.5)
+        finally:
+            store.close()
+        waiting = time.time()
+        spent = self.cpu.spent(cpu, self.cpu.reading())
+        await asyncio.sleep(2)
+        result = {
+            "responses": count,
+            "actions_waiting": seen,
+            "expected": expected,
+            "seconds_to_all_waiting": round(waiting - began, 1),
+            "responses_per_s_to_waiting": round(count / (waiting - began), 1),
+            "worker_rss_mb_before": rss_before,
+            "worker_rss_mb_waiting": worker.rss_mb(),
+            "worker_peak_rss_mb": worker.peak_rss_mb(),
+            "cpu_ms_per_response": {k: round(v * 1000 / count, 1) for k, v in spent.items()},
+        }
+        print(f"(c) waiting: {result}", flush=True)
+        return result
+
+
+async def main(args: argparse.Namespace) -> dict[str, Any]:
+    started, load_before = time.monotonic(), load_average()
+    with tempfile.TemporaryDirectory(prefix="riposte-bench-") as tmp:
+        root = Path(tmp)
+        (root / "riposte").mkdir()
+        (root / "policies").mkdir()
+        for name, text in POLICIES.items():
+            (root / "policies" / f"{name}.yaml").write_text(text)
+        seed = write_seed(root / "seed.json", WARMUP + args.idle + args.alerts + args.waiting)
+        ca = ensure_certificates(root / "tenant").ca_path
+        port = free_port(0)
+        url = f"https://127.0.0.1:{port}"
+        env = process_env(args.pycache)
+        argv = [str(BENCH / "tenant_probe.py"), str(root / "tenant"), str(seed), str(port)]
+        with ChildProcess(argv, env, root / "tenant.log") as tenant:
+            await wait_for_tenant(url, ca, tenant)
+            async with temporal_dev_server(root, free_port(0), free_port(0)) as address:
+                client = await Client.connect(address, data_converter=pydantic_data_converter)
+                bench = Bench(args, client, url, ca)
+                bench.cpu.watch_child("temporal", "temporal")
+                bench.cpu.watch("tenant", tenant.pid)
+                settings = tenant_settings_for(load_seed(seed), url, ca)
+                worker_env = riposte_env(env, root, address, settings, args.riposte_queue)
+                bare_env = {**env, "TEMPORAL_ADDRESS": address, "BENCH_TASK_QUEUE": args.bare_queue}
+                with (
+                    ChildProcess([str(ROOT / "worker.py")], worker_env, root / "worker.log") as w,
+                    ChildProcess([str(BENCH / "bare.py")], bare_env, root / "bare.log") as bare,
+                ):
+                    result = await phases(bench, w, bare, root)
+    result["run"] = {
+        "seconds": round(time.monotonic() - started),
+        "cpus": os.cpu_count(),
+        "load_average_before": load_before,
+        "load_average_after": load_average(),
+        "pycache": args.pycache,
+    }
+    result["ratio_b2_to_a"] = result.pop("ratio_b2_to_a")
+    return result
+
+
+async def phases(
+    bench: Bench, worker: ChildProcess, bare: ChildProcess, root: Path
+) -> dict[str, Any]:
+    args = bench.args
+    rss_started = await worker.settled_rss_mb()
+    bench.cpu.watch("riposte_worker", worker.pid)
+    bench.cpu.watch("bare_worker", bare.pid)
+    shape = mirror((await bench.riposte("warmup b2", MATCH, WARMUP)).per_response)
+    await bench.riposte("warmup b1", NOTHING, WARMUP)
+    await bench.bare("warmup a", shape, WARMUP)
+    await bench.bare("warmup a1", ONE_ACTIVITY, WARMUP)
+    await bench.bare("a idle", shape, args.idle)
+    await bench.bare("a1 idle", ONE_ACTIVITY, args.idle)
+    await bench.riposte("b2 idle", MATCH, args.idle)
+    await bench.riposte("b1 idle", NOTHING, args.idle)
+    each, c = max(1, args.alerts // args.rounds), args.concurrency
+    for turn in range(1, args.rounds + 1):  # interleaved: outside load weighs on each alike
+        chunks = [
+            await bench.bare("a1", ONE_ACTIVITY, each, c),
+            await bench.bare("a", shape, each, c),
+            await bench.riposte("b1", NOTHING, each, c),
+            await bench.riposte("b2", MATCH, each, c),
+        ]
+        if args.breakdown:
+            chunks += [await bench.bare(k, v, each, c) for k, v in variants(shape).items()]
+        rates = ", ".join(f"{chunk.name} {chunk.rate:.1f}/s" for chunk in chunks)
+        print(f"round {turn}/{args.rounds}: {rates}", flush=True)
+    p = bench.merged
+    for name in bench.order:
+        if not name.startswith("warmup"):
+            print(p[name].line(), flush=True)
+    rss_before_waiting = worker.peak_rss_mb()
+    waiting = await bench.hold_waiting(worker, args.waiting, root / "riposte" / "audit.db")
+    a, a1, b1, b2 = p["a"], p["a1"], p["b1"], p["b2"]
+    ratio = b2.rate / a.rate
+    first_p50 = percentile(p["b2 idle"].first_action_ms(), 0.5)
+    no_match = percentile(p["b1 idle"].done_ms(), 0.5), percentile(p["a1 idle"].done_ms(), 0.5)
+    same = all(a.per_response[k] == b2.per_response[k] for k in ("activities", "local_activities"))
+    return {
+        "phases": {name: p[name].summary() for name in bench.order if "warmup" not in name},
+        "bare_a_has_b2_activities": same,
+        "cpu_ratio_a_to_b2": round(cpu_total(a) / cpu_total(b2), 3),
+        "idle_p50_first_action_ms": {
+            "b2": round(first_p50),
+            "a": round(percentile(p["a idle"].first_action_ms(), 0.5)),
+        },
+        "waiting": waiting,
+        "worker_rss_mb": {
+            "bare_peak": bare.peak_rss_mb(),
+            "riposte_settled_after_start": rss_started,
+            "riposte_peak_before_waiting": rss_before_waiting,
+            "riposte_peak_with_waiting": waiting["worker_peak_rss_mb"],
+        },
+        "aims_met": {
+            "b2_at_least_0.8_of_bare": ratio >= 0.8,
+            "no_match_within_one_activity_round_trip": b1.rate >= a1.rate
+            and no_match[0] <= no_match[1],
+            "idle_p50_alert_to_first_action_under_250ms": first_p50 < 250,
+            "under_500mb_with_1000_waiting": (
+                waiting["worker_peak_rss_mb"] < 500 if waiting["responses"] >= 1000 else None
+            ),
+        },
+        "ratio_b2_to_a": round(ratio, 3),
+    }
+
+
+def cpu_total(phase: Phase) -> float:
+    """CPU per alert of the stack (server, workers, tenant), the bench's own client left out."""
+    return sum(v for k, v in phase.cpu_ms_per_alert().items() if k != "bench")
+
+
+def load_average() -> list[float]:
+    """1, 5 and 15-minute load: the machine is shared, and other work skews every figure."""
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--alerts", type=int, default=150, help="alerts per phase (150)")
+    parser.add_argument("--waiting", type=int, default=1000, help="responses held open (1000)")
+    parser.add_argument("--idle", type=int, default=20, help="one-at-a-time alerts (20)")
+    parser.add_argument("--concurrency", type=int, default=20, help="alerts in flight (20)")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (3)")
+    parser.add_argument("--breakdown", action="store_true", help="also price Riposte's costs")
+    parser.add_argument(
+        "--pycache",
+        action="store_true",
+        help="let workers cache compiled sources (PYTHONDONTWRITEBYTECODE dropped)",
+    )
+    parser.add_argument("--bare-queue", default="bench-bare", help=argparse.SUPPRESS)
+    parser.add_argument("--riposte-queue", default="bench-riposte", help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+if __name__ == "__main__":
+    result = asyncio.run(main(parse()))
+    print(json.dumps(result), flush=True)
+    failed = sum(p["failed"] for p in result["phases"].values())
+    waiting = result["waiting"]
+    sys.exit(1 if failed or waiting["actions_waiting"] < waiting["expected"] else 0)
