@@ -18,6 +18,7 @@ from temporalio.client import (
     WorkflowExecutionStatus,
     WorkflowHandle,
     WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
 )
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -109,7 +110,8 @@ class ResponseService:
                 RespondInput(alert=alert),
                 id=alert.key,
                 task_queue=self._task_queue,
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                # A response that ended in failure may be retried by resending its alert.
+                id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
                 search_attributes=TypedSearchAttributes(
                     [SearchAttributePair(RESPONSE_STATUS, ResponseStatus.RUNNING.value)]
                 ),
@@ -196,6 +198,8 @@ class ResponseService:
             result: ActionView = await handle.execute_update(update, arg)
         except WorkflowUpdateFailedError as err:
             raise self._refused(action_id, err) from err
+        except WorkflowUpdateRPCTimeoutOrCancelledError as err:
+            raise Unavailable(f"action {action_id}: no answer from the response in time") from err
         except RPCError as err:
             if err.status is RPCStatusCode.NOT_FOUND:
                 # The response has ended: nothing in it can still be decided or released.

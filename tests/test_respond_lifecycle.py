@@ -80,6 +80,46 @@ async def test_release_reverts_early_and_records_who(
     assert refused.value.state == "released"
 
 
+async def test_without_a_duration_a_block_holds_until_released(
+    make_stack: StackFactory, emulator_seam: Any
+) -> None:
+    """A reversible action whose policy sets no duration stays in place, releasable, until an
+    admin releases it."""
+    policy = network_policy("autonomous").replace("duration: 2h\n", "")
+    assert "duration" not in policy
+    stack = await make_stack({"network-lateral-movement": policy})
+    rid = (await stack.service.submit(scan_alert())).response_id
+    view = await wait_for(stack.service, rid, all_in(ActionState.EXECUTED))
+    assert all(a.revert_at is None for a in view.actions)
+    await asyncio.sleep(1)
+    assert len(deny_rules(emulator_seam.state())) == 2, "still held"
+    for action in view.actions:
+        done = await stack.service.release(Release(action_id=action.action_id, by="dan"))
+        assert done.state is ActionState.RELEASED
+    assert deny_rules(emulator_seam.state()) == []
+
+
+async def test_an_alert_that_arrives_while_policies_are_broken_waits_for_them(
+    make_stack: StackFactory, emulator_seam: Any
+) -> None:
+    """With a policy file in error the alert is audited as received and the failure recorded;
+    once the file is fixed the response goes ahead. No accepted alert is dropped."""
+    broken = network_policy("autonomous").replace("mode: autonomous", "mode: autonomus")
+    stack = await make_stack({"network-lateral-movement": broken})
+    rid = (await stack.service.submit(scan_alert())).response_id
+    for _ in range(200):
+        if stack.audit(rid, AuditKind.FAILED):
+            break
+        await asyncio.sleep(0.05)
+    failed = stack.audit(rid, AuditKind.FAILED)
+    assert len(failed) == 1 and "autonomus" in failed[0].detail
+    assert len(stack.audit(rid, AuditKind.ALERT_RECEIVED)) == 1
+    policy_file = stack.settings.policies_dir / "network-lateral-movement.yaml"
+    policy_file.write_text(network_policy("autonomous"))
+    await wait_for(stack.service, rid, all_in(ActionState.EXECUTED), within=60)
+    assert len(deny_rules(emulator_seam.state())) == 2
+
+
 async def test_decisions_on_unknown_or_decided_actions_are_refused(
     make_stack: StackFactory,
 ) -> None:

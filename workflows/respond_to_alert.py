@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
 
 with workflow.unsafe.imports_passed_through():
     from riposte.actions import (
@@ -45,6 +45,8 @@ with workflow.unsafe.imports_passed_through():
 # Workflow changes that running responses (which wait hours for a revert) must replay across.
 # Each is taken with workflow.patched(ID); tests/histories/v1 holds responses recorded before.
 TARGETS_SEARCHABLE = "response-targets-search-attribute"  # v2: find responses by user or IP
+HOLD_UNTIL_RELEASED = "hold-until-released"  # v3: no duration means held until released
+POLICY_RETRY_SECONDS = 10  # while the policies cannot be loaded, try again this often
 
 # The engine's bookkeeping (policy snapshot, audit): retried until the store answers.
 BOOKKEEPING_TIMEOUT = timedelta(seconds=30)
@@ -91,6 +93,8 @@ class _Action:
     result: ActionResult | None = None
     revert_at: datetime | None = None
     error: str = ""
+    answerable: bool = False  # open for a decision: set and cleared with no await in between
+    holding: bool = False  # executed and waiting for its revert (timer or release)
 
     def view(self) -> ActionView:
         p = self.plan
@@ -131,19 +135,15 @@ class RespondToAlert:
         self._no_match = ""
         self._actions: dict[str, _Action] = {}
         self._status = ResponseStatus.RUNNING
+        self._hold_until_released = False
 
     @workflow.run
     async def run(self, request: RespondInput) -> ResponseView:
         # Patch checks come first, before the policy snapshot: its local activity's result may
         # resolve in a later activation on replay than it did live.
         targets_searchable = workflow.patched(TARGETS_SEARCHABLE)
-        snapshot: PolicySnapshot = await workflow.execute_local_activity(
-            "snapshot_policies",
-            SnapshotRequest(),
-            result_type=PolicySnapshot,
-            start_to_close_timeout=BOOKKEEPING_TIMEOUT,
-            retry_policy=BOOKKEEPING_RETRY,
-        )
+        self._hold_until_released = workflow.patched(HOLD_UNTIL_RELEASED)
+        snapshot = await self._snapshot()
         plan = evaluate(self._alert, snapshot, self._id)
         self._matched = plan.matched
         self._no_match = plan.no_match_reason
@@ -172,6 +172,37 @@ class RespondToAlert:
                 raise outcome
         return self._view()
 
+    async def _snapshot(self) -> PolicySnapshot:
+        """The policy snapshot. While the policies cannot be loaded (a file with an error, a
+        missing folder), the alert is on record and the response waits for them to be fixed:
+        an accepted alert is never dropped."""
+        reported = False
+        while True:
+            try:
+                snapshot: PolicySnapshot = await workflow.execute_local_activity(
+                    "snapshot_policies",
+                    SnapshotRequest(),
+                    result_type=PolicySnapshot,
+                    start_to_close_timeout=BOOKKEEPING_TIMEOUT,
+                    retry_policy=BOOKKEEPING_RETRY,
+                )
+                return snapshot
+            # A local activity's failure can surface as the ApplicationError itself.
+            except (ActivityError, ApplicationError) as err:
+                cause = err.cause if isinstance(err, ActivityError) else err
+                if not reported:
+                    why = f"policies cannot be loaded, retrying every {POLICY_RETRY_SECONDS}s"
+                    await self._audit(
+                        [
+                            self._received(),
+                            self._base(
+                                AuditKind.FAILED, suffix="policies", detail=f"{why}: {cause}"
+                            ),
+                        ]
+                    )
+                    reported = True
+                await workflow.sleep(POLICY_RETRY_SECONDS)
+
     @workflow.query(name="view")
     def view(self) -> ResponseView:
         return self._view()
@@ -180,6 +211,7 @@ class RespondToAlert:
     async def decide(self, decision: Decision) -> ActionView:
         action = self._actions[decision.action_id]
         action.decision = decision
+        action.answerable = False
         undecided = (ActionState.PENDING_APPROVAL, ActionState.PLANNED)
         await workflow.wait_condition(lambda: action.state not in undecided)
         return action.view()
@@ -187,7 +219,7 @@ class RespondToAlert:
     @decide.validator
     def _validate_decision(self, decision: Decision) -> None:
         action = self._find(decision.action_id)
-        if action.state is not ActionState.PENDING_APPROVAL or action.decision is not None:
+        if not action.answerable:
             raise ActionNotInState(action.plan.action_id, action.state, "pending approval")
 
     @workflow.update(name="release")
@@ -203,13 +235,23 @@ class RespondToAlert:
     @release.validator
     def _validate_release(self, release: Release) -> None:
         action = self._find(release.action_id)
-        reversible = action.plan.action.reversible
-        if action.state is not ActionState.EXECUTED or not reversible or action.release:
-            raise ActionNotInState(action.plan.action_id, action.state, "executed and reversible")
+        held = action.plan.action.reversible and action.holding
+        if action.state is not ActionState.EXECUTED or not held or action.release:
+            raise ActionNotInState(action.plan.action_id, action.state, "executed and held")
 
     # -- one action, from gate to revert ------------------------------------------------------
 
     async def _carry_out(self, action: _Action) -> None:
+        try:
+            await self._gate_act_hold(action)
+        except (asyncio.CancelledError, ActivityError):
+            # Cancelled after the change landed (while auditing it, or holding it): never leave
+            # it in the tenant. (Not BaseException: eviction from the worker's cache must not act.)
+            if action.state is ActionState.EXECUTED and action.plan.action.reversible:
+                await self._revert(action, AuditKind.RELEASED, "response cancelled", ENGINE)
+            raise
+
+    async def _gate_act_hold(self, action: _Action) -> None:
         if action.plan.mode is Mode.PASSIVE:
             await self._simulate(action)
             return
@@ -217,8 +259,9 @@ class RespondToAlert:
             return
         if not await self._execute(action):
             return
-        if action.plan.action.reversible and action.plan.duration_seconds is not None:
-            await self._hold_then_revert(action, action.plan.duration_seconds)
+        duration = action.plan.duration_seconds
+        if action.plan.action.reversible and (duration is not None or self._hold_until_released):
+            await self._hold_then_revert(action, duration)
 
     async def _simulate(self, action: _Action) -> ActionResult | None:
         result = await self._act(action, simulate=True)
@@ -240,11 +283,13 @@ class RespondToAlert:
             AuditKind.APPROVAL_REQUESTED,
             f"{action.change} (waits {timeout}s)",
         )
+        action.answerable = True
         try:
             await workflow.wait_condition(
                 lambda: action.decision is not None, timeout=timedelta(seconds=timeout)
             )
         except TimeoutError:
+            action.answerable = False  # before any await: no decision slips in while expiring
             return await self._expire(action)
         decision = action.decision
         assert decision is not None
@@ -271,8 +316,7 @@ class RespondToAlert:
         try:
             result = await asyncio.shield(handle)
         except asyncio.CancelledError:
-            if await self._settle(action, handle):
-                await self._revert(action, AuditKind.RELEASED, "response cancelled", ENGINE)
+            await self._settle(action, handle)  # then _carry_out reverts what landed
             raise
         except ActivityError as err:
             await self._fail(action, err)
@@ -280,15 +324,14 @@ class RespondToAlert:
         await self._executed(action, result)
         return True
 
-    async def _settle(self, action: _Action, handle: asyncio.Task[ActionResult]) -> bool:
-        """After cancellation, wait for the in-flight change to land; True if it did."""
+    async def _settle(self, action: _Action, handle: asyncio.Task[ActionResult]) -> None:
+        """After cancellation, wait for the in-flight change, and record it if it landed."""
         try:
             result = await handle
         except ActivityError as err:
             await self._fail(action, err)
-            return False
+            return
         await self._executed(action, result)
-        return True
 
     async def _executed(self, action: _Action, result: ActionResult) -> None:
         action.result, action.change, action.api_calls = result, result.summary, result.api_calls
@@ -297,17 +340,20 @@ class RespondToAlert:
             action.revert_at = workflow.now() + timedelta(seconds=duration)
         await self._enter(action, ActionState.EXECUTED, AuditKind.EXECUTED, result.summary)
 
-    async def _hold_then_revert(self, action: _Action, seconds: int) -> None:
+    async def _hold_then_revert(self, action: _Action, seconds: int | None) -> None:
+        """Hold the change until its duration ends or someone releases it (with no duration,
+        until released)."""
+        action.holding = True
         try:
             await workflow.wait_condition(
-                lambda: action.release is not None, timeout=timedelta(seconds=seconds)
+                lambda: action.release is not None,
+                timeout=timedelta(seconds=seconds) if seconds is not None else None,
             )
         except TimeoutError:
+            action.holding = False
             await self._revert(action, AuditKind.REVERTED, f"duration of {seconds}s ended", ENGINE)
             return
-        except asyncio.CancelledError:
-            await self._revert(action, AuditKind.RELEASED, "response cancelled", ENGINE)
-            raise
+        action.holding = False
         release = action.release
         assert release is not None
         await self._revert(action, AuditKind.RELEASED, release.comment, release.by)
@@ -322,18 +368,22 @@ class RespondToAlert:
             target=p.target,
             revert=action.result.revert,
         )
-        try:
-            result: ActionResult = await workflow.execute_activity(
-                REVERT_ACTIVITY[p.action],
-                request,
-                result_type=ActionResult,
-                start_to_close_timeout=CALL_TIMEOUT,
-                schedule_to_close_timeout=REVERT_DEADLINE,
-                retry_policy=TENANT_RETRY,
-            )
-        except ActivityError as err:
-            await self._fail(action, err, reverting=True)
-            return
+        for attempt in (1, 2):
+            try:
+                result: ActionResult = await workflow.execute_activity(
+                    REVERT_ACTIVITY[p.action],
+                    request,
+                    result_type=ActionResult,
+                    start_to_close_timeout=CALL_TIMEOUT,
+                    schedule_to_close_timeout=REVERT_DEADLINE,
+                    retry_policy=TENANT_RETRY,
+                )
+                break
+            except ActivityError as err:
+                if isinstance(err.cause, CancelledError) and attempt == 1:
+                    continue  # the response was cancelled mid-revert: the revert still runs
+                await self._fail(action, err, reverting=True)
+                return
         action.revert_at = None
         state = ActionState.RELEASED if kind is AuditKind.RELEASED else ActionState.REVERTED
         detail = "; ".join(part for part in (why, result.summary) if part)
@@ -414,14 +464,13 @@ class RespondToAlert:
             raise UnknownAction(action_id)
         return action
 
-    def _opening_records(self, plan: ResponsePlan) -> list[AuditRecord]:
+    def _received(self) -> AuditRecord:
         alert = self._alert
-        records = [
-            self._base(
-                AuditKind.ALERT_RECEIVED,
-                detail=f"{alert.name} ({alert.severity.value}, score {alert.score})",
-            )
-        ]
+        detail = f"{alert.name} ({alert.severity.value}, score {alert.score})"
+        return self._base(AuditKind.ALERT_RECEIVED, detail=detail)
+
+    def _opening_records(self, plan: ResponsePlan) -> list[AuditRecord]:
+        records = [self._received()]
         if not plan.matched:
             records.append(self._base(AuditKind.NO_MATCH, detail=plan.no_match_reason))
         for policy in plan.matched:
@@ -442,7 +491,8 @@ class RespondToAlert:
         return records
 
     def _base(self, kind: AuditKind, *, suffix: str = "", **fields: str) -> AuditRecord:
-        key = "/".join(part for part in (self._id, kind.value, suffix) if part)
+        run = workflow.info().run_id  # a resent alert after retention is a new run: new ids
+        key = "/".join(part for part in (self._id, run, kind.value, suffix) if part)
         return AuditRecord(
             id=key,
             time=workflow.now(),
