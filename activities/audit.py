@@ -1,7 +1,8 @@
 """The audit activity: append a batch of events to the store, and say where each landed.
 
-It does one short, local write (SQLite or one PostgreSQL transaction), so the workflow may run it
-as a local activity. Appends are idempotent by event id, so a retry never duplicates an event.
+It does one short write (SQLite or one PostgreSQL transaction). The workflow runs it as a regular
+activity (see workflows/respond_to_alert.py for why not a local one). Appends are idempotent by
+event id, so a retry never duplicates an event.
 """
 
 from __future__ import annotations

@@ -167,19 +167,18 @@ async def wait_until_listening(url: str) -> None:
     raise TimeoutError(f"the API did not come up on {url}")
 
 
-def dev_admin_token(data_dir: Path) -> str:
-    """The dev stack's admin token for the console, minted on first start and kept (mode 0600)
-    in the data dir. Production mints tokens with `riposte token create`."""
+def dev_admin_token(data_dir: Path) -> Path:
+    """The file holding the dev stack's admin token for the console, minted on first start
+    (mode 0600). Production mints tokens with `riposte token create`."""
     path = data_dir / "dev-admin.token"
-    if path.exists():
-        return path.read_text().strip()
-    token = TokenStore.in_data_dir(data_dir).create(Role.ADMIN, "dev-admin")
-    path.touch(mode=0o600)
-    path.write_text(token + "\n")
-    return token
+    if not path.exists():
+        token = TokenStore.in_data_dir(data_dir).create(Role.ADMIN, "dev-admin")
+        path.touch(mode=0o600)
+        path.write_text(token + "\n")
+    return path
 
 
-def announce(addresses: StackAddresses, settings: Settings, token: str) -> None:
+def announce(addresses: StackAddresses, settings: Settings, token: Path) -> None:
     print(
         "\n".join(
             [
@@ -187,8 +186,8 @@ def announce(addresses: StackAddresses, settings: Settings, token: str) -> None:
                 f"  Temporal        {addresses.temporal}",
                 f"  Temporal Web UI {addresses.temporal_ui}",
                 f"  API             {addresses.api}  (OpenAPI: {addresses.api}/openapi.json)",
-                f"  Console         {addresses.console}  (sign in with the dev admin token:",
-                f"                  {token} )",
+                f"  Console         {addresses.console}",
+                f"                  (sign in with the dev admin token in {token})",
                 f"  Tenant emulator {addresses.emulator}",
                 f"                  (its state: {addresses.emulator}/_emulator/state)",
                 f"  Data dir        {settings.data_dir}",

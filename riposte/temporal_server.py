@@ -56,8 +56,13 @@ async def register_search_attributes(client: Client) -> None:
         )
 
 
+def cli_type(key: SearchAttributeKey[Any]) -> str:
+    """The type name the `temporal` CLI takes for a search attribute (Keyword, KeywordList)."""
+    return _CLI_TYPE[key.indexed_value_type]
+
+
 def search_attribute_args() -> list[str]:
     args: list[str] = []
     for key in SEARCH_ATTRIBUTES:
-        args += ["--search-attribute", f"{key.name}={_CLI_TYPE[key.indexed_value_type]}"]
+        args += ["--search-attribute", f"{key.name}={cli_type(key)}"]
     return args

@@ -2,34 +2,44 @@
 
 from __future__ import annotations
 
+import functools
+import getpass
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+from riposte.audit.events import AuditFilter, AuditKind
+from riposte.audit.store import open_store
 from riposte.emulator.client import EmulatorSeam
 from riposte.settings import TenantSettings
 
 RIPOSTE = Path(sys.executable).parent / "riposte"
 
 
-def act(tenant: TenantSettings, *argv: str) -> subprocess.CompletedProcess[str]:
+def run_act(
+    tenant: TenantSettings, *argv: str, data_dir: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run `riposte act` in a fresh process configured for the emulator through RIPOSTE_TENANT."""
     config = tenant.model_dump(mode="json")
     if tenant.client_secret is not None:
         config["client_secret"] = tenant.client_secret.get_secret_value()
     env = {**os.environ, "RIPOSTE_TENANT": json.dumps(config)}
+    if data_dir is not None:
+        env["RIPOSTE_DATA_DIR"] = str(data_dir)
     return subprocess.run(
         [str(RIPOSTE), "act", *argv], capture_output=True, text=True, env=env, timeout=120
     )
 
 
 def test_block_simulate_then_act_then_revert(
-    tenant: TenantSettings, emulator_seam: EmulatorSeam
+    tenant: TenantSettings, emulator_seam: EmulatorSeam, tmp_path: Path
 ) -> None:
-    """--simulate changes nothing; the real run adds the rule; --revert-from its JSON removes it."""
+    """--simulate changes nothing; the real run adds the rule; --revert-from its JSON removes it;
+    the change and its revert are on the audit trail, with who made them."""
     before = emulator_seam.state()["nsgs"]
+    act = functools.partial(run_act, data_dir=tmp_path)
     target = ["block_ports", "--target", "10.8.0.25", "--port", "445", "--port", "9401"]
 
     simulated = act(tenant, *target, "--simulate")
@@ -47,13 +57,34 @@ def test_block_simulate_then_act_then_revert(
     assert undone.returncode == 0, undone.stderr
     assert undone.stdout.startswith("deleted riposte-")
     assert emulator_seam.state()["nsgs"] == before
+    store = open_store(f"sqlite:///{tmp_path / 'audit.db'}")
+    events = store.query(AuditFilter())
+    store.close()
+    assert [(e.kind, e.mode, e.actor) for e in events] == [
+        (AuditKind.EXECUTED, "manual", getpass.getuser()),
+        (AuditKind.REVERTED, "manual", getpass.getuser()),
+    ]
+
+
+def test_protected_targets_are_refused_before_any_call(
+    tenant: TenantSettings, emulator_seam: EmulatorSeam
+) -> None:
+    """An admin command cannot reach a protected account, an account by object id, or a range."""
+    for argv in (
+        ["disable_sign_in", "--target", "breakglass@contoso.com"],
+        ["disable_sign_in", "--target", "5f1c2d3e-0000-4000-8000-000000000001"],
+        ["block_outbound", "--target", "0.0.0.0/0"],
+    ):
+        done = run_act(tenant, *argv)
+        assert done.returncode == 2 and "refused" in done.stderr, argv
+    assert emulator_seam.calls() == {}
 
 
 def test_bad_input_exits_2_and_calls_nothing(
     tenant: TenantSettings, emulator_seam: EmulatorSeam
 ) -> None:
     """A port out of range is a usage error (exit 2) with a clear message, and no call is made."""
-    done = act(tenant, "block_ports", "--target", "10.8.0.25", "--port", "70000")
+    done = run_act(tenant, "block_ports", "--target", "10.8.0.25", "--port", "70000")
     assert done.returncode == 2
     assert "port out of range 1-65535: 70000" in done.stderr
     assert emulator_seam.calls() == {}
@@ -63,7 +94,7 @@ def test_a_failure_from_the_tenant_exits_1_with_its_type(
     tenant: TenantSettings, emulator_seam: EmulatorSeam
 ) -> None:
     """An unknown user is reported as NotFound, exit 1, without a secret in the output."""
-    done = act(tenant, "disable_sign_in", "--target", "nobody@contoso.com")
+    done = run_act(tenant, "disable_sign_in", "--target", "nobody@contoso.com")
     assert done.returncode == 1
     assert done.stderr.startswith("riposte: NotFound: ")
     secret = tenant.client_secret.get_secret_value() if tenant.client_secret else "unset"

@@ -1,4 +1,4 @@
-"""Adapters on the real public samples in ../shared/fixtures/alerts (see its SOURCES.md)."""
+"""Adapters on the real public samples in tests/fixtures/alerts (see its SOURCES.md)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from riposte.adapters import SUPPORTED_FORMATS, detect_format, parse_alert
 from riposte.alerts import Entities, Severity
 from riposte.errors import InvalidInput, UnknownFormat
 
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "alerts"
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "alerts"
 
 
 def sample(name: str) -> Any:

@@ -15,9 +15,7 @@ from riposte.settings import NsgBinding
 from tests.plugins.api import ApiFactory, ApiHarness
 from tests.responses import HIJACKED, network_policy, takeover_alert, takeover_policy
 
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "alerts"
-if not FIXTURES.is_dir():
-    FIXTURES = Path("/work/shared/fixtures/alerts")
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "alerts"
 
 
 def by_action(view: dict[str, Any]) -> dict[str, dict[str, Any]]:

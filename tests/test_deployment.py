@@ -11,6 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from temporalio.api.enums.v1 import TaskQueueType
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
@@ -71,13 +74,13 @@ async def test_two_workers_share_a_burst_and_losing_one_loses_nothing(
     """Two worker processes on one queue share a burst of alerts; one is killed mid-burst and
     every alert still gets its whole response, each side effect applied once."""
     queue = f"burst-{uuid.uuid4()}"
-    policies = write_policies(tmp_path / "p", {"m365-account-takeover": _revoke_sessions_policy()})
+    policies = write_policies(tmp_path / "p", {"m365-account-takeover": _disable_sign_in_policy()})
     (tmp_path / "data").mkdir()
     env = worker_env(temporal_env, tenant, tmp_path / "data", policies, queue)
     workers = [start_worker(env, tmp_path / f"worker-{n}.log") for n in range(2)]
-    await asyncio.sleep(3)  # both polling before the burst, so both take a share
-    users = [f"{name}@contoso.com" for name in ("adele", "ben", "chris", "dana", "eli")]
-    alerts = [takeover_alert(users[n % len(users)]) for n in range(20)]
+    await both_polling(temporal_env, queue)  # before the burst, so both take a share
+    users = [u for u in emulator_seam.state()["users"] if u != "breakglass@contoso.com"]
+    alerts = [takeover_alert(user) for user in users]
     service = ResponseService(temporal_env.client, queue)
     store = open_store(f"sqlite:///{tmp_path / 'data' / 'audit.db'}")
     try:
@@ -100,9 +103,27 @@ async def test_two_workers_share_a_burst_and_losing_one_loses_nothing(
     assert sorted(e.response_id for e in executed) == sorted(ids)
     assert store.verify().ok
     assert len(await activity_workers(temporal_env, ids)) == 2, "both workers took part"
-    revokes = emulator_seam.effects()["POST /v1.0/users/{id}/revokeSignInSessions"]
-    assert revokes == len(alerts)
+    disabled = emulator_seam.effects()["PATCH /v1.0/users/{id}"]
+    assert disabled == len(users), "each account disabled exactly once"
+    assert not any(
+        u["accountEnabled"] for n, u in emulator_seam.state()["users"].items() if n in users
+    )
     store.close()
+
+
+async def both_polling(env: WorkflowEnvironment, queue: str) -> None:
+    """Wait until two distinct workers poll the queue for activities."""
+    request = DescribeTaskQueueRequest(
+        namespace=env.client.namespace,
+        task_queue=TaskQueue(name=queue),
+        task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
+    )
+    for _ in range(600):
+        described = await env.client.workflow_service.describe_task_queue(request)
+        if len({poller.identity for poller in described.pollers}) >= 2:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError("the two workers never both polled the queue")
 
 
 async def activity_workers(env: WorkflowEnvironment, response_ids: list[str]) -> set[str]:
@@ -116,7 +137,7 @@ async def activity_workers(env: WorkflowEnvironment, response_ids: list[str]) ->
     return identities
 
 
-def _revoke_sessions_policy() -> str:
+def _disable_sign_in_policy() -> str:
     return """
 name: m365-account-takeover
 match:
@@ -124,5 +145,5 @@ match:
   name: "SaaS / Compromise / *"
   entities: [user]
 mode: autonomous
-actions: [revoke_sessions]
+actions: [disable_sign_in]
 """

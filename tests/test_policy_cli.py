@@ -13,7 +13,7 @@ from riposte.cli import run
 
 ROOT = Path(__file__).resolve().parents[1]
 POLICIES = ROOT / "policies"
-FIXTURES = ROOT.parent / "shared" / "fixtures" / "alerts"
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "alerts"
 TAKEOVER_ALERT = {
     "id": "dt-30960",
     "source": "darktrace",

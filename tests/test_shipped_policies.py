@@ -167,7 +167,7 @@ def test_an_alert_without_a_user_is_no_match_with_the_reason() -> None:
 
 def test_the_real_darktrace_breach_sample_drives_the_network_policy() -> None:
     """The public "Device::Attack and Recon Tools" breach plans blocks for its device's IP."""
-    sample = Path(__file__).resolve().parents[2] / "shared/fixtures/alerts/darktrace"
+    sample = Path(__file__).resolve().parent / "fixtures/alerts/darktrace"
     alert = parse_alert(json.loads((sample / "xsoar-breach_details.json").read_text()))
     plan = shipped(alert)
     assert [(a.action_id, a.target) for a in plan.actions] == [

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import heapq
 import hmac
+import re
 import time
 from collections.abc import Callable
 from enum import StrEnum
@@ -73,7 +74,7 @@ class SignatureGuard:
         signature = headers.get(SIGNATURE_HEADER)
         if not stamp_text or not signature:
             raise BadSignature(SignatureProblem.MISSING)
-        if not stamp_text.isdigit() or not signature.startswith(SCHEME):
+        if not re.fullmatch(r"[0-9]{1,12}", stamp_text) or not signature.startswith(SCHEME):
             raise BadSignature(SignatureProblem.MALFORMED)
         now = self._clock()
         stamp = int(stamp_text)

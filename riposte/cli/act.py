@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import json
 import logging
 import sys
+import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -29,9 +32,12 @@ from riposte.actions import (
     RevertState,
     RuleSelection,
 )
+from riposte.audit.events import AuditKind, AuditRecord
+from riposte.audit.store import open_store
 from riposte.cli import common
 from riposte.logging import configure_logging
 from riposte.policy.durations import parse_duration
+from riposte.policy.engine import PolicySnapshot, protection
 
 
 def register(sub: Any) -> None:
@@ -68,6 +74,12 @@ def act_command(args: argparse.Namespace) -> int:
     except (ValueError, ValidationError) as err:
         return common.fail(str(err), common.USAGE)
     settings = common.settings_from(args)
+    guard = PolicySnapshot(
+        protected_users=settings.protected_users, protected_ranges=settings.protected_ranges
+    )
+    refused = protection(action, args.target, guard)
+    if refused:
+        return common.fail(f"refused: {refused}", common.USAGE)
     configure_logging(settings.log_format, level=logging.WARNING)  # the summary is the output
     try:
         result = asyncio.run(_run(build_activities(settings.tenant), request))
@@ -77,11 +89,38 @@ def act_command(args: argparse.Namespace) -> int:
             f" (retry in {err.next_retry_delay.total_seconds():g}s)" if err.next_retry_delay else ""
         )
         return common.fail(f"{err.type}: {err.message}{delay}", code)
+    if not getattr(request, "simulate", False):
+        _audit(settings.audit_store_url, request, result)
     if args.format == "json":
         common.print_json(result)
     else:
         _print_table(result)
     return common.OK
+
+
+def _audit(url: str, request: ActionInput | RevertInput, result: ActionResult) -> None:
+    """An admin's direct change is on the audit trail like the engine's, with who made it."""
+    kind = AuditKind.REVERTED if isinstance(request, RevertInput) else AuditKind.EXECUTED
+    store = open_store(url)
+    try:
+        store.append(
+            [
+                AuditRecord(
+                    id=f"act/{uuid.uuid4()}",
+                    time=datetime.now(UTC),
+                    kind=kind,
+                    response_id=request.response_id,
+                    action_id=request.action_id,
+                    action=request.action.value,
+                    target=request.target,
+                    mode="manual",
+                    actor=getpass.getuser(),
+                    detail=result.summary,
+                )
+            ]
+        )
+    finally:
+        store.close()
 
 
 def _request(args: argparse.Namespace, action: ActionName) -> ActionInput | RevertInput:

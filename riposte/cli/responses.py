@@ -52,7 +52,7 @@ def register(sub: Any) -> None:
         cmd.add_argument("id", help="action id")
         common.add_actor(cmd)
         if name == "reject":
-            cmd.add_argument("--reason", default="")
+            cmd.add_argument("--reason", required=True, help="why (recorded in the audit)")
         common.add_data_dir(cmd)
         common.add_format(cmd)
         cmd.set_defaults(func=_decide, verb=name)

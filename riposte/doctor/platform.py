@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
 from temporalio.service import RPCError, RPCStatusCode
@@ -16,7 +15,7 @@ from riposte.errors import Unavailable
 from riposte.policy.check import check_policies
 from riposte.service import connect
 from riposte.settings import Settings
-from riposte.temporal_server import SEARCH_ATTRIBUTES
+from riposte.temporal_server import SEARCH_ATTRIBUTES, cli_type
 
 _SHOWN_ERRORS = 3
 
@@ -72,19 +71,20 @@ async def check_temporal(settings: Settings, call_timeout: float) -> Check:
         if err.status is RPCStatusCode.NOT_FOUND:
             return fail("temporal", f"{where}: the namespace does not exist ({err.message})")
         return fail("temporal", f"{where}: {err.message}")
-    keyword = IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD
     absent = [
-        key.name for key in SEARCH_ATTRIBUTES if found.custom_attributes.get(key.name) != keyword
+        key
+        for key in SEARCH_ATTRIBUTES
+        if found.custom_attributes.get(key.name) != key.indexed_value_type.value
     ]
     if absent:
         commands = "; ".join(
             f"temporal operator search-attribute create --namespace {client.namespace} "
-            f"--name {name} --type Keyword"
-            for name in absent
+            f"--name {key.name} --type {cli_type(key)}"
+            for key in absent
         )
         return fail(
             "temporal",
-            f"{where}: search attribute {', '.join(absent)} (Keyword) is not registered: "
+            f"{where}: search attribute {', '.join(k.name for k in absent)} is not registered: "
             f"{commands} (Temporal Cloud: add it to the namespace)",
         )
     names = ", ".join(key.name for key in SEARCH_ATTRIBUTES)

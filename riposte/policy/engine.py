@@ -47,6 +47,7 @@ __all__ = [
     "SnapshotRequest",
     "evaluate",
     "plan_mode",
+    "protection",
 ]
 
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -144,26 +145,43 @@ def _params(spec: ActionSpec, alert: Alert) -> ActionParams:
 
 def _exclusion(action: ActionName, target: str, policy: Policy, snapshot: PolicySnapshot) -> str:
     """Why `target` must not be acted on, or "" when it may be."""
+    protected = protection(action, target, snapshot)
+    if protected:
+        return protected
     if action.target_entity == "user":
         user = target.casefold()
-        if user in {protected.casefold() for protected in snapshot.protected_users}:
-            return f"{target} is a protected account"
         for pattern in policy.exclude.users:
             if pattern.casefold() == user or glob_matches(pattern, user):
                 return f"policy {policy.name} excludes user {target}"
         return ""
+    address = ipaddress.ip_address(target)
+    for cidr in policy.exclude.ips:
+        if address in _network(cidr):
+            return f"policy {policy.name} excludes {_network(cidr)}, which holds {target}"
+    return ""
+
+
+def protection(action: ActionName, target: str, snapshot: PolicySnapshot) -> str:
+    """Why no policy, and no admin command, may act on `target`; "" when nothing forbids it.
+
+    Users are matched by UPN, so only UPNs are acted on: an object id (which Graph also accepts)
+    could otherwise reach a protected account. An IP must be a single host's address.
+    """
+    if action.target_entity == "user":
+        if "@" not in target:
+            return f"{target!r} is not a UPN; only UPNs are acted on"
+        if target.casefold() in {p.casefold() for p in snapshot.protected_users}:
+            return f"{target} is a protected account"
+        return ""
     try:
         address = ipaddress.ip_address(target)
     except ValueError:
-        return f"{target!r} is not an IP address"
+        return f"{target!r} is not a single IP address"
     if address.is_unspecified or address.is_loopback or address.is_multicast:
         return f"{target} is not a single host's address"
     for cidr in snapshot.protected_ranges:
         if address in _network(cidr):
             return f"{target} is in protected range {_network(cidr)}"
-    for cidr in policy.exclude.ips:
-        if address in _network(cidr):
-            return f"policy {policy.name} excludes {_network(cidr)}, which holds {target}"
     return ""
 
 
