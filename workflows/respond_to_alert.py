@@ -9,8 +9,7 @@ Deterministic code only: every side effect is an activity, addressed by name.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -33,7 +32,6 @@ with workflow.unsafe.imports_passed_through():
         Decision,
         MatchedPolicy,
         OnTimeout,
-        PlannedAction,
         Release,
         RespondInput,
         ResponseStatus,
@@ -41,6 +39,8 @@ with workflow.unsafe.imports_passed_through():
     )
     from riposte.settings import Mode
     from riposte.temporal_server import RESPONSE_STATUS, RESPONSE_TARGETS
+
+from workflows.action_record import ActionNotInState, ActionRecord, UnknownAction
 
 # Workflow changes that running responses (which wait hours for a revert) must replay across.
 # Each is taken with workflow.patched(ID); tests/histories/v1 holds responses recorded before.
@@ -62,69 +62,6 @@ ACT_DEADLINE = timedelta(hours=1)
 REVERT_DEADLINE = timedelta(hours=24)
 
 
-class UnknownAction(ApplicationError):
-    """An update named an action this response does not have."""
-
-    def __init__(self, action_id: str) -> None:
-        super().__init__(f"no action {action_id} in this response", type="UnknownAction")
-
-
-class ActionNotInState(ApplicationError):
-    """An update the action's current state does not allow; carries that state."""
-
-    def __init__(self, action_id: str, state: ActionState, wanted: str) -> None:
-        super().__init__(
-            f"action {action_id} is {state.value}, not {wanted}",
-            state.value,
-            type="ActionNotInState",
-        )
-
-
-@dataclass
-class _Action:
-    """The workflow's mutable record of one planned action."""
-
-    plan: PlannedAction
-    state: ActionState = ActionState.PLANNED
-    change: str = ""
-    api_calls: tuple[str, ...] = ()
-    decision: Decision | None = None
-    release: Release | None = None
-    result: ActionResult | None = None
-    revert_at: datetime | None = None
-    error: str = ""
-    answerable: bool = False  # open for a decision: set and cleared with no await in between
-    holding: bool = False  # executed and waiting for its revert (timer or release)
-
-    def view(self) -> ActionView:
-        p = self.plan
-        who = self.release or self.decision
-        return ActionView(
-            action_id=p.action_id,
-            action=p.action,
-            target=p.target,
-            mode=p.mode,
-            state=self.state,
-            policy=p.policy,
-            policy_hash=p.policy_hash,
-            change=self.change,
-            api_calls=self.api_calls,
-            revert_at=self.revert_at,
-            decided_by=who.by if who else "",
-            comment=self.why(),
-            error=self.error,
-            result=self.result,
-        )
-
-    def why(self) -> str:
-        """The decider's words: the comment, and for a rejection its reason."""
-        who = self.release or self.decision
-        if who is None:
-            return ""
-        reason = self.decision.reason if self.decision and not self.decision.approve else ""
-        return "; ".join(part for part in (reason, who.comment) if part)
-
-
 @workflow.defn(name="RespondToAlert")
 class RespondToAlert:
     @workflow.init
@@ -133,7 +70,7 @@ class RespondToAlert:
         self._id = workflow.info().workflow_id
         self._matched: tuple[MatchedPolicy, ...] = ()
         self._no_match = ""
-        self._actions: dict[str, _Action] = {}
+        self._actions: dict[str, ActionRecord] = {}
         self._status = ResponseStatus.RUNNING
         self._hold_until_released = False
 
@@ -147,7 +84,7 @@ class RespondToAlert:
         plan = evaluate(self._alert, snapshot, self._id)
         self._matched = plan.matched
         self._no_match = plan.no_match_reason
-        self._actions = {a.action_id: _Action(a) for a in plan.actions}
+        self._actions = {a.action_id: ActionRecord(a) for a in plan.actions}
         targets = sorted({a.target for a in plan.actions})
         if targets and targets_searchable:
             workflow.upsert_search_attributes([RESPONSE_TARGETS.value_set(targets)])
@@ -241,7 +178,7 @@ class RespondToAlert:
 
     # -- one action, from gate to revert ------------------------------------------------------
 
-    async def _carry_out(self, action: _Action) -> None:
+    async def _carry_out(self, action: ActionRecord) -> None:
         try:
             await self._gate_act_hold(action)
         except (asyncio.CancelledError, ActivityError):
@@ -251,7 +188,7 @@ class RespondToAlert:
                 await self._revert(action, AuditKind.RELEASED, "response cancelled", ENGINE)
             raise
 
-    async def _gate_act_hold(self, action: _Action) -> None:
+    async def _gate_act_hold(self, action: ActionRecord) -> None:
         if action.plan.mode is Mode.PASSIVE:
             await self._simulate(action)
             return
@@ -263,7 +200,7 @@ class RespondToAlert:
         if action.plan.action.reversible and (duration is not None or self._hold_until_released):
             await self._hold_then_revert(action, duration)
 
-    async def _simulate(self, action: _Action) -> ActionResult | None:
+    async def _simulate(self, action: ActionRecord) -> ActionResult | None:
         result = await self._act(action, simulate=True)
         if result is None:
             return None
@@ -272,7 +209,7 @@ class RespondToAlert:
             await self._enter(action, ActionState.SIMULATED, AuditKind.SIMULATED, result.summary)
         return result
 
-    async def _approved(self, action: _Action) -> bool:
+    async def _approved(self, action: ActionRecord) -> bool:
         """Ask, then wait for a decision or the policy's timeout. True means go ahead."""
         if await self._simulate(action) is None:
             return False
@@ -303,14 +240,14 @@ class RespondToAlert:
         )
         return False
 
-    async def _expire(self, action: _Action) -> bool:
+    async def _expire(self, action: ActionRecord) -> bool:
         execute = action.plan.on_timeout is OnTimeout.EXECUTE
         then = "executing as the policy says" if execute else "no action taken"
         state = ActionState.PLANNED if execute else ActionState.EXPIRED
         await self._enter(action, state, AuditKind.APPROVAL_EXPIRED, f"nobody answered; {then}")
         return execute
 
-    async def _execute(self, action: _Action) -> bool:
+    async def _execute(self, action: ActionRecord) -> bool:
         # Shielded: a cancelled response still learns what the tenant now holds, to revert it.
         handle = self._start_act(action, simulate=False)
         try:
@@ -324,7 +261,7 @@ class RespondToAlert:
         await self._executed(action, result)
         return True
 
-    async def _settle(self, action: _Action, handle: asyncio.Task[ActionResult]) -> None:
+    async def _settle(self, action: ActionRecord, handle: asyncio.Task[ActionResult]) -> None:
         """After cancellation, wait for the in-flight change, and record it if it landed."""
         try:
             result = await handle
@@ -333,14 +270,14 @@ class RespondToAlert:
             return
         await self._executed(action, result)
 
-    async def _executed(self, action: _Action, result: ActionResult) -> None:
+    async def _executed(self, action: ActionRecord, result: ActionResult) -> None:
         action.result, action.change, action.api_calls = result, result.summary, result.api_calls
         duration = action.plan.duration_seconds
         if action.plan.action.reversible and duration is not None:
             action.revert_at = workflow.now() + timedelta(seconds=duration)
         await self._enter(action, ActionState.EXECUTED, AuditKind.EXECUTED, result.summary)
 
-    async def _hold_then_revert(self, action: _Action, seconds: int | None) -> None:
+    async def _hold_then_revert(self, action: ActionRecord, seconds: int | None) -> None:
         """Hold the change until its duration ends or someone releases it (with no duration,
         until released)."""
         action.holding = True
@@ -358,7 +295,7 @@ class RespondToAlert:
         assert release is not None
         await self._revert(action, AuditKind.RELEASED, release.comment, release.by)
 
-    async def _revert(self, action: _Action, kind: AuditKind, why: str, actor: str) -> None:
+    async def _revert(self, action: ActionRecord, kind: AuditKind, why: str, actor: str) -> None:
         assert action.result is not None
         p = action.plan
         request = RevertInput(
@@ -389,7 +326,9 @@ class RespondToAlert:
         detail = "; ".join(part for part in (why, result.summary) if part)
         await self._enter(action, state, kind, detail, actor)
 
-    async def _fail(self, action: _Action, err: ActivityError, *, reverting: bool = False) -> None:
+    async def _fail(
+        self, action: ActionRecord, err: ActivityError, *, reverting: bool = False
+    ) -> None:
         cause = err.cause
         kind = cause.type if isinstance(cause, ApplicationError) and cause.type else "Error"
         message = str(cause) if cause is not None else str(err)
@@ -401,7 +340,7 @@ class RespondToAlert:
 
     async def _enter(
         self,
-        action: _Action,
+        action: ActionRecord,
         state: ActionState,
         kind: AuditKind,
         detail: str,
@@ -416,7 +355,7 @@ class RespondToAlert:
 
     # -- activities ---------------------------------------------------------------------------
 
-    def _start_act(self, action: _Action, *, simulate: bool) -> asyncio.Task[ActionResult]:
+    def _start_act(self, action: ActionRecord, *, simulate: bool) -> asyncio.Task[ActionResult]:
         p = action.plan
         request = ActionInput(
             response_id=self._id,
@@ -435,7 +374,7 @@ class RespondToAlert:
             retry_policy=TENANT_RETRY,
         )
 
-    async def _act(self, action: _Action, *, simulate: bool) -> ActionResult | None:
+    async def _act(self, action: ActionRecord, *, simulate: bool) -> ActionResult | None:
         try:
             return await self._start_act(action, simulate=simulate)
         except ActivityError as err:
@@ -455,10 +394,10 @@ class RespondToAlert:
 
     # -- bookkeeping --------------------------------------------------------------------------
 
-    def _live_actions(self) -> list[_Action]:
+    def _live_actions(self) -> list[ActionRecord]:
         return [a for a in self._actions.values() if not a.plan.excluded_reason]
 
-    def _find(self, action_id: str) -> _Action:
+    def _find(self, action_id: str) -> ActionRecord:
         action = self._actions.get(action_id)
         if action is None:
             raise UnknownAction(action_id)
@@ -504,7 +443,7 @@ class RespondToAlert:
 
     def _record(
         self,
-        action: _Action,
+        action: ActionRecord,
         kind: AuditKind,
         detail: str,
         *,

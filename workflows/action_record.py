@@ -1,0 +1,79 @@
+"""The workflow's record of one planned action, and the errors its updates answer with.
+
+Deterministic code only: this module runs inside `RespondToAlert`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from temporalio import workflow
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from riposte.actions import ActionResult
+    from riposte.response import ActionState, ActionView, Decision, PlannedAction, Release
+
+
+class UnknownAction(ApplicationError):
+    """An update named an action this response does not have."""
+
+    def __init__(self, action_id: str) -> None:
+        super().__init__(f"no action {action_id} in this response", type="UnknownAction")
+
+
+class ActionNotInState(ApplicationError):
+    """An update the action's current state does not allow; carries that state."""
+
+    def __init__(self, action_id: str, state: ActionState, wanted: str) -> None:
+        super().__init__(
+            f"action {action_id} is {state.value}, not {wanted}",
+            state.value,
+            type="ActionNotInState",
+        )
+
+
+@dataclass
+class ActionRecord:
+    """The workflow's mutable record of one planned action."""
+
+    plan: PlannedAction
+    state: ActionState = ActionState.PLANNED
+    change: str = ""
+    api_calls: tuple[str, ...] = ()
+    decision: Decision | None = None
+    release: Release | None = None
+    result: ActionResult | None = None
+    revert_at: datetime | None = None
+    error: str = ""
+    answerable: bool = False  # open for a decision: set and cleared with no await in between
+    holding: bool = False  # executed and waiting for its revert (timer or release)
+
+    def view(self) -> ActionView:
+        p = self.plan
+        who = self.release or self.decision
+        return ActionView(
+            action_id=p.action_id,
+            action=p.action,
+            target=p.target,
+            mode=p.mode,
+            state=self.state,
+            policy=p.policy,
+            policy_hash=p.policy_hash,
+            change=self.change,
+            api_calls=self.api_calls,
+            revert_at=self.revert_at,
+            decided_by=who.by if who else "",
+            comment=self.why(),
+            error=self.error,
+            result=self.result,
+        )
+
+    def why(self) -> str:
+        """The decider's words: the comment, and for a rejection its reason."""
+        who = self.release or self.decision
+        if who is None:
+            return ""
+        reason = self.decision.reason if self.decision and not self.decision.approve else ""
+        return "; ".join(part for part in (reason, who.comment) if part)
