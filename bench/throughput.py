@@ -35,6 +35,7 @@ import asyncio
 import dataclasses
 import json
 import os
+import signal
 import sys
 import tempfile
 import time
@@ -44,6 +45,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from audit_watch import AuditWatch
 from bare import STATUS, Shape
 from measure import CpuMeter, Phase, Sample, closed_loop, history_shape, percentile
 from rig import (
@@ -60,18 +62,18 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from riposte.alerts import Alert
-from riposte.audit.events import AuditFilter, AuditKind
-from riposte.audit.store import open_store
+from riposte.audit.events import AuditKind
 from riposte.emulator.seed import load_seed
 from riposte.emulator.server import tenant_settings_for
 from riposte.emulator.tls import ensure_certificates
-from riposte.response import ActionState, ResponseView
+from riposte.response import ResponseView
 from riposte.service import ResponseService
 from riposte.stack import free_port, temporal_dev_server
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 WARMUP = 5
+RESPONSE_TIMEOUT = 120.0  # seconds before a response that has not finished counts as failed
 MATCH, CONFIRM, NOTHING = "Bench / Contain", "Bench / Confirm", "Bench / Nothing"
 ACTIONS = ("disable_sign_in", "revoke_sessions")
 POLICIES = {
@@ -132,6 +134,7 @@ class Bench:
     """The running stack, and every phase measured on it."""
 
     def __init__(self, args: argparse.Namespace, client: Client, tenant: str, ca: Path) -> None:
+        self.executed: AuditWatch  # set once the worker has opened the audit store
         self.args = args
         self.client = client
         self.tenant = tenant
@@ -155,7 +158,7 @@ class Bench:
         async def one(n: int) -> Sample:
             wid = f"bare-{uuid.uuid4().hex}"
             submitted = time.time()
-            first: float = await self.client.execute_workflow(
+            run = self.client.execute_workflow(
                 "BareResponse",
                 shape,
                 id=wid,
@@ -163,28 +166,44 @@ class Bench:
                 result_type=float,
                 **extra,
             )
+            first: float = await asyncio.wait_for(run, RESPONSE_TIMEOUT)
             return Sample(wid, submitted, time.time(), ok=True, first_action=first or None)
 
         return await self.measure(name, range(count), concurrency, one)
 
     async def riposte(self, name: str, alert_name: str, count: int, concurrency: int = 0) -> Phase:
-        wanted = ActionState.EXECUTED if alert_name == MATCH else None
+        """Responses to `count` alerts. One that acts is done once every action's `executed`
+        event is in the audit: with no duration, its actions are then held until released, so
+        the bench terminates those responses afterwards, outside the measurement."""
 
         async def one(n: int) -> Sample:
             alert = make_alert(alert_name, n)
             submitted = time.time()
             await self.service.submit(alert)
+            if alert_name == MATCH:
+                done = await self.executed.reached(alert.key, len(ACTIONS), RESPONSE_TIMEOUT)
+                return Sample(alert.key, submitted, done or time.time(), done is not None, user(n))
             handle = self.client.get_workflow_handle(alert.key, result_type=ResponseView)
-            view = await handle.result()
-            states = {a.state for a in view.actions}
-            ok = states == {wanted} if wanted else not states
-            return Sample(alert.key, submitted, time.time(), ok=ok, user=user(n))
+            view = await asyncio.wait_for(handle.result(), RESPONSE_TIMEOUT)
+            return Sample(alert.key, submitted, time.time(), ok=not view.actions, user=user(n))
 
         # Alerts that match nothing name users outside the seed, which stays small.
         numbers = self.users(count) if alert_name != NOTHING else range(-count, 0)
-        return await self.measure(
+        phase = await self.measure(
             name, numbers, concurrency, one, lambda: first_writes(self.tenant, self.ca)
         )
+        if alert_name == MATCH:
+            await self.terminate([s.id for s in phase.samples])
+        return phase
+
+    async def terminate(self, ids: list[str]) -> None:
+        gate = asyncio.Semaphore(self.args.concurrency)
+
+        async def end(wid: str) -> None:
+            async with gate:
+                await self.client.get_workflow_handle(wid).terminate(reason="bench: measured")
+
+        await asyncio.gather(*(end(wid) for wid in ids))
 
     async def measure(
         self,
@@ -222,18 +241,9 @@ class Bench:
             async with gate:
                 await self.service.submit(make_alert(CONFIRM, n))
 
-        await asyncio.gather(*(submit(n) for n in self.users(count)))
-        submitted = time.time()
-        store = open_store(f"sqlite:///{db}")
-        seen, after = 0, 0
-        try:
-            while seen < expected and time.time() - submitted < 900:
-                found = store.query(AuditFilter(kind=AuditKind.APPROVAL_REQUESTED, after_seq=after))
-                seen += len(found)
-                after = found[-1].seq if found else after
-                await asyncio.sleep(0.5)
-        finally:
-            store.close()
+        async with AuditWatch(db, AuditKind.APPROVAL_REQUESTED, interval=0.5) as requests:
+            await asyncio.gather(*(submit(n) for n in self.users(count)))
+            seen = await requests.total_reached(expected, within=900)
         waiting = time.time()
         spent = self.cpu.spent(cpu, self.cpu.reading())
         await asyncio.sleep(2)
@@ -295,8 +305,16 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
 async def phases(
     bench: Bench, worker: ChildProcess, bare: ChildProcess, root: Path
 ) -> dict[str, Any]:
-    args = bench.args
     rss_started = await worker.settled_rss_mb()
+    db = root / "riposte" / "audit.db"
+    async with AuditWatch(db, AuditKind.EXECUTED) as bench.executed:
+        return await measured(bench, worker, bare, db, rss_started)
+
+
+async def measured(
+    bench: Bench, worker: ChildProcess, bare: ChildProcess, db: Path, rss_started: float
+) -> dict[str, Any]:
+    args = bench.args
     bench.cpu.watch("riposte_worker", worker.pid)
     bench.cpu.watch("bare_worker", bare.pid)
     shape = mirror((await bench.riposte("warmup b2", MATCH, WARMUP)).per_response)
@@ -324,7 +342,7 @@ async def phases(
         if not name.startswith("warmup"):
             print(p[name].line(), flush=True)
     rss_before_waiting = worker.peak_rss_mb()
-    waiting = await bench.hold_waiting(worker, args.waiting, root / "riposte" / "audit.db")
+    waiting = await bench.hold_waiting(worker, args.waiting, db)
     a, a1, b1, b2 = p["a"], p["a1"], p["b1"], p["b2"]
     ratio = b2.rate / a.rate
     first_p50 = percentile(p["b2 idle"].first_action_ms(), 0.5)
@@ -386,7 +404,13 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def stop_on_sigterm() -> None:
+    """Unwind on SIGTERM as on Ctrl-C, so that the dev server and workers are stopped."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+
+
 if __name__ == "__main__":
+    stop_on_sigterm()
     result = asyncio.run(main(parse()))
     print(json.dumps(result), flush=True)
     failed = sum(p["failed"] for p in result["phases"].values())
