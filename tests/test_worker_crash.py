@@ -77,7 +77,9 @@ async def test_killed_worker_resumes_without_losing_or_repeating_a_step(
         "graph.mail.rules.delete",
         "graph.mail.messages.move",
     ):
-        emulator_seam.add_fault(route=route, latency_ms=1500)
+        # Slow, but not so slow that an attempt outlives its 30 s start-to-close timeout (the
+        # quarantine moves 15 messages): a timed-out attempt would run beside its retry.
+        emulator_seam.add_fault(route=route, latency_ms=600)
     log = tmp_path / "worker.log"
     worker = start_worker(env, log)
     service = ResponseService(temporal_env.client, queue)

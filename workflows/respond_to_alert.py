@@ -82,13 +82,12 @@ class RespondToAlert:
         self._hold_until_released = workflow.patched(HOLD_UNTIL_RELEASED)
         snapshot = await self._snapshot()
         plan = evaluate(self._alert, snapshot, self._id)
-        self._matched = plan.matched
-        self._no_match = plan.no_match_reason
         self._actions = {a.action_id: ActionRecord(a) for a in plan.actions}
         targets = sorted({a.target for a in plan.actions})
         if targets and targets_searchable:
             workflow.upsert_search_attributes([RESPONSE_TARGETS.value_set(targets)])
         await self._audit(self._opening_records(plan))
+        self._matched, self._no_match = plan.matched, plan.no_match_reason  # shown once audited
         for excluded in self._actions.values():
             if excluded.plan.excluded_reason:
                 excluded.state = ActionState.EXCLUDED
