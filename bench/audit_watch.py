@@ -62,6 +62,8 @@ class AuditWatch:
 
     async def total_reached(self, total: int, within: float) -> int:
         """Wait until `total` events of the kind have been seen, or `within` seconds; the count."""
+        if self.counts.total() >= total:
+            return self.counts.total()
         self._total = total
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._total_seen.wait(), within)

@@ -42,6 +42,11 @@ class Shape:
     audit_per_action: bool = True  # an audit write after each action
     simulate_first: bool = False  # a regular activity before each action (human-confirm)
     status_upserts: bool = False  # upsert the status search attribute like RespondToAlert
+    sandboxed: bool = True  # False: run as BareResponseUnsandboxed
+
+    @property
+    def workflow(self) -> str:
+        return "BareResponse" if self.sandboxed else "BareResponseUnsandboxed"
 
 
 @activity.defn(name="bare_bookkeeping")
@@ -54,14 +59,12 @@ async def action(step: int) -> float:
     return time.time()
 
 
-@workflow.defn(name="BareResponse")
-class BareResponse:
+class _Bare:
     def __init__(self) -> None:
         self._status = ""
         self._one_local_at_a_time = asyncio.Lock()
 
-    @workflow.run
-    async def run(self, shape: Shape) -> float:
+    async def _run(self, shape: Shape) -> float:
         if shape.snapshot:
             await workflow.execute_local_activity(bookkeeping, 0, start_to_close_timeout=TIMEOUT)
         if shape.opening_audit:
@@ -80,15 +83,34 @@ class BareResponse:
         return started
 
     async def _audit(self, shape: Shape, step: int) -> None:
-        if shape.audit_local:
-            await workflow.execute_local_activity(bookkeeping, step, start_to_close_timeout=TIMEOUT)
-        else:
+        if not shape.audit_local:
             await workflow.execute_activity(bookkeeping, step, start_to_close_timeout=TIMEOUT)
+            return
+        # One at a time: concurrent local activities can resolve in another grouping on replay
+        # (temporalio/sdk-python#1881), which this shape must not depend on.
+        async with self._one_local_at_a_time:
+            await workflow.execute_local_activity(bookkeeping, step, start_to_close_timeout=TIMEOUT)
 
     def _set_status(self, shape: Shape, status: str) -> None:
         if shape.status_upserts and status != self._status:
             self._status = status
             workflow.upsert_search_attributes([STATUS.value_set(status)])
+
+
+@workflow.defn(name="BareResponse")
+class BareResponse(_Bare):
+    @workflow.run
+    async def run(self, shape: Shape) -> float:
+        return await self._run(shape)
+
+
+@workflow.defn(name="BareResponseUnsandboxed", sandboxed=False)
+class BareResponseUnsandboxed(_Bare):
+    """The same, outside the workflow sandbox: what the sandbox costs."""
+
+    @workflow.run
+    async def run(self, shape: Shape) -> float:
+        return await self._run(shape)
 
 
 async def serve(address: str, task_queue: str) -> None:
@@ -97,7 +119,7 @@ async def serve(address: str, task_queue: str) -> None:
     worker = Worker(
         client,
         task_queue=task_queue,
-        workflows=[BareResponse],
+        workflows=[BareResponse, BareResponseUnsandboxed],
         activities=[bookkeeping, action],
         max_concurrent_activities=50,
     )

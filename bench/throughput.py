@@ -24,8 +24,9 @@ Throughput phases keep `--concurrency` alerts in flight (each slot submits one a
 result); alerts/s is alerts over the phase's wall time. Alert-to-first-action latency runs from
 just before `ResponseService.submit` to the emulator's receipt of the first Graph write for the
 alert's user (for bare Temporal, to the start of its first action activity). `--breakdown` adds
-bare variants that price one Riposte cost each. The last line is one JSON object, the (b2)/(a)
-throughput ratio its last key. Aims are reported, not enforced: exit 1 only if a response failed.
+bare variants that price one Riposte cost each; `--waiting 0` skips (c). The last line is one
+JSON object, the (b2)/(a) throughput ratio its last key. Aims are reported, not enforced: exit 1
+only if a response failed.
 """
 
 from __future__ import annotations
@@ -109,6 +110,7 @@ def variants(a: Shape) -> dict[str, Shape]:
         "a +status attribute": dataclasses.replace(a, status_upserts=True),
         "a -audit per action": dataclasses.replace(a, audit_per_action=False),
         "a +simulate": dataclasses.replace(a, simulate_first=True),
+        "a unsandboxed": dataclasses.replace(a, sandboxed=False),
         "a shaped like b1": dataclasses.replace(a, actions=0, status_upserts=True),
         "a shaped like b1, audit local": dataclasses.replace(
             a, actions=0, status_upserts=True, audit_local=True
@@ -159,7 +161,7 @@ class Bench:
             wid = f"bare-{uuid.uuid4().hex}"
             submitted = time.time()
             run = self.client.execute_workflow(
-                "BareResponse",
+                shape.workflow,
                 shape,
                 id=wid,
                 task_queue=self.args.bare_queue,
@@ -245,18 +247,18 @@ class Bench:
             await asyncio.gather(*(submit(n) for n in self.users(count)))
             seen = await requests.total_reached(expected, within=900)
         waiting = time.time()
-        spent = self.cpu.spent(cpu, self.cpu.reading())
+        spent, per = self.cpu.spent(cpu, self.cpu.reading()), max(count, 1)
         await asyncio.sleep(2)
         result = {
             "responses": count,
             "actions_waiting": seen,
             "expected": expected,
             "seconds_to_all_waiting": round(waiting - began, 1),
-            "responses_per_s_to_waiting": round(count / (waiting - began), 1),
+            "responses_per_s_to_waiting": round(count / max(waiting - began, 1e-9), 1),
             "worker_rss_mb_before": rss_before,
             "worker_rss_mb_waiting": worker.rss_mb(),
             "worker_peak_rss_mb": worker.peak_rss_mb(),
-            "cpu_ms_per_response": {k: round(v * 1000 / count, 1) for k, v in spent.items()},
+            "cpu_ms_per_response": {k: round(v * 1000 / per, 1) for k, v in spent.items()},
         }
         print(f"(c) waiting: {result}", flush=True)
         return result
