@@ -406,14 +406,19 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def stop_on_sigterm() -> None:
-    """Unwind on SIGTERM as on Ctrl-C, so that the dev server and workers are stopped."""
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+async def until_sigterm(args: argparse.Namespace) -> dict[str, Any]:
+    """`main`, cancelled by SIGTERM: unwinding stops the dev server and every child process."""
+    task = asyncio.current_task()
+    assert task is not None
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+    return await main(args)
 
 
 if __name__ == "__main__":
-    stop_on_sigterm()
-    result = asyncio.run(main(parse()))
+    try:
+        result = asyncio.run(until_sigterm(parse()))
+    except asyncio.CancelledError:
+        sys.exit(143)
     print(json.dumps(result), flush=True)
     failed = sum(p["failed"] for p in result["phases"].values())
     waiting = result["waiting"]
