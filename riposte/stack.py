@@ -143,10 +143,11 @@ async def run_dev_stack(settings: Settings, stop: asyncio.Event) -> None:
                 emulator=emulator.url,
             )
             worker = asyncio.create_task(run_worker(client, settings, stop=stop))
+            token_file = dev_admin_token(data_dir)  # before the API starts, so it knows it
             server = asyncio.create_task(serve(settings, client, "127.0.0.1", api_port, stop))
             await wait_until_listening(api)
             addresses.write(stack_file(settings))
-            announce(addresses, settings, dev_admin_token(data_dir))
+            announce(addresses, settings, token_file)
             try:
                 await stop.wait()
             finally:
