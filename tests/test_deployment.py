@@ -25,7 +25,7 @@ from riposte.settings import TenantSettings
 from riposte.temporal_server import SEARCH_ATTRIBUTES, SQLITE_PRAGMAS, temporal_binary
 from tests.plugins.temporal import write_policies
 from tests.responses import all_in, network_policy, scan_alert, takeover_alert, wait_for
-from tests.test_worker_crash import start_worker, worker_env
+from tests.workers import start_worker, worker_env
 
 NAMESPACE = "riposte-pilot"
 

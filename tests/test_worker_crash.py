@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 from typing import Any
@@ -20,40 +17,7 @@ from riposte.service import ResponseService
 from riposte.settings import TenantSettings
 from tests.plugins.temporal import write_policies
 from tests.responses import HIJACKED, all_in, takeover_alert, takeover_policy, wait_for
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def worker_env(
-    env: WorkflowEnvironment, tenant: TenantSettings, data_dir: Path, policies: Path, queue: str
-) -> dict[str, str]:
-    """Configuration for `python worker.py` from the environment alone, as in production."""
-    tenant_json = tenant.model_dump(mode="json")
-    secret = tenant.client_secret
-    tenant_json["client_secret"] = secret.get_secret_value() if secret else None
-    import json
-
-    return {
-        **os.environ,
-        "TEMPORAL_ADDRESS": env.client.service_client.config.target_host,
-        "TEMPORAL_NAMESPACE": env.client.namespace,
-        "RIPOSTE_DATA_DIR": str(data_dir),
-        "RIPOSTE_POLICIES_DIR": str(policies),
-        "RIPOSTE_TASK_QUEUE": queue,
-        "RIPOSTE_TENANT": json.dumps(tenant_json),
-        "RIPOSTE_LOG_FORMAT": "json",
-    }
-
-
-def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with log.open("ab") as out:
-        return subprocess.Popen(
-            [sys.executable, str(ROOT / "worker.py")],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            cwd=ROOT,
-        )
+from tests.workers import start_worker, worker_env
 
 
 async def test_killed_worker_resumes_without_losing_or_repeating_a_step(

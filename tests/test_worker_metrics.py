@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import json
-import os
 import re
 import signal
 import socket
 import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -44,8 +41,8 @@ from riposte.settings import Settings, TenantSettings
 from tests.plugins.audit import START
 from tests.plugins.temporal import write_policies
 from tests.responses import all_in, takeover_alert, takeover_policy, wait_for
+from tests.workers import start_worker, worker_env
 
-ROOT = Path(__file__).resolve().parent.parent
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 SAMPLE = re.compile(r"(?P<name>[a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(?P<labels>.*)\})? (?P<value>\S+)")
 LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
@@ -208,37 +205,16 @@ def test_bad_or_busy_addresses_are_typed_errors() -> None:
             worker_runtime(f"127.0.0.1:{port}")
 
 
-def worker_env(
+def metered_worker_env(
     env: WorkflowEnvironment, tenant: TenantSettings, tmp_path: Path, queue: str, address: str
 ) -> dict[str, str]:
-    tenant_json = tenant.model_dump(mode="json")
-    secret = tenant.client_secret
-    tenant_json["client_secret"] = secret.get_secret_value() if secret else None
     policies = write_policies(
         tmp_path / "policies", {"m365-account-takeover": takeover_policy("passive")}
     )
     return {
-        **os.environ,
-        "TEMPORAL_ADDRESS": env.client.service_client.config.target_host,
-        "TEMPORAL_NAMESPACE": env.client.namespace,
-        "RIPOSTE_DATA_DIR": str(tmp_path / "data"),
-        "RIPOSTE_POLICIES_DIR": str(policies),
-        "RIPOSTE_TASK_QUEUE": queue,
-        "RIPOSTE_TENANT": json.dumps(tenant_json),
+        **worker_env(env, tenant, tmp_path / "data", policies, queue),
         "RIPOSTE_METRICS_ADDRESS": address,
-        "RIPOSTE_LOG_FORMAT": "json",
     }
-
-
-def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with log.open("wb") as out:
-        return subprocess.Popen(
-            [sys.executable, str(ROOT / "worker.py")],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            cwd=ROOT,
-        )
 
 
 async def test_worker_started_from_the_environment_serves_both_kinds_of_metrics(
@@ -248,7 +224,7 @@ async def test_worker_started_from_the_environment_serves_both_kinds_of_metrics(
     after a passive response, Riposte's action counts on the same endpoint."""
     queue = f"metrics-{uuid.uuid4()}"
     log = tmp_path / "worker.log"
-    worker = start_worker(worker_env(temporal_env, tenant, tmp_path, queue, address), log)
+    worker = start_worker(metered_worker_env(temporal_env, tenant, tmp_path, queue, address), log)
     try:
         service = ResponseService(temporal_env.client, queue)
         rid = (await service.submit(takeover_alert())).response_id
