@@ -11,6 +11,9 @@ $(STAMP): pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
 	$(VENV)/bin/pip install --quiet -e '.[dev]'
+	# Bytecode up front: the workflow sandbox re-imports the workflow modules for every new
+	# response, and with PYTHONDONTWRITEBYTECODE set nothing else would ever cache them.
+	$(VENV)/bin/python -m compileall -q workflows activities riposte worker.py
 	touch $(STAMP)
 
 run: setup
