@@ -22,7 +22,10 @@ GROUPS = (
 def build_parser() -> argparse.ArgumentParser:
     import importlib
 
-    parser = argparse.ArgumentParser(prog="riposte", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="riposte",
+        description="Riposte: automated response to alerts in Microsoft 365 and Azure.",
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in GROUPS:
         try:
