@@ -18,10 +18,10 @@ from typing import Any
 import uvicorn
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from riposte.emulator.seed import load_seed
-from riposte.emulator.server import build_app
-from riposte.emulator.state import EmulatorState
-from riposte.emulator.tls import ensure_certificates
+from tenant_emulator.seed import load_seed
+from tenant_emulator.server import build_app
+from tenant_emulator.state import EmulatorState
+from tenant_emulator.tls import ensure_certificates
 
 WRITES = frozenset({"PATCH", "POST", "PUT", "DELETE"})
 

@@ -64,12 +64,12 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 
 from riposte.alerts import Alert
 from riposte.audit.events import AuditKind
-from riposte.emulator.seed import load_seed
-from riposte.emulator.server import tenant_settings_for
-from riposte.emulator.tls import ensure_certificates
 from riposte.response import ResponseView
 from riposte.service import ResponseService
 from riposte.stack import free_port, temporal_dev_server
+from tenant_emulator.seed import load_seed
+from tenant_emulator.server import tenant_settings_for
+from tenant_emulator.tls import ensure_certificates
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"

@@ -24,7 +24,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 
 from riposte.api.server import serve
 from riposte.api.tokens import Role, TokenStore
-from riposte.emulator.server import start_emulator
+from riposte.emulator_package import require_emulator
 from riposte.service import stack_file
 from riposte.settings import Settings
 from riposte.temporal_server import (
@@ -121,6 +121,9 @@ async def wait_for_temporal(address: str, process: asyncio.subprocess.Process) -
 
 async def run_dev_stack(settings: Settings, stop: asyncio.Event) -> None:
     """Run every part until `stop` is set, then stop them all, newest first."""
+    require_emulator()
+    from tenant_emulator.server import start_emulator
+
     data_dir = settings.data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     temporal_port = free_port(7233)

@@ -12,8 +12,8 @@ from pathlib import Path
 
 from riposte.audit.events import AuditFilter, AuditKind
 from riposte.audit.store import open_store
-from riposte.emulator.client import EmulatorSeam
 from riposte.settings import TenantSettings
+from tenant_emulator.client import EmulatorSeam
 
 RIPOSTE = Path(sys.executable).parent / "riposte"
 

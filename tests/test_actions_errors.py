@@ -11,10 +11,10 @@ from temporalio.exceptions import ApplicationError
 
 from activities.tenant import TenantActivities, tenant_activities
 from riposte.actions import ActionErrorType, ActionName
-from riposte.emulator.client import EmulatorSeam
 from riposte.settings import TenantSettings
 from riposte.tenant.errors import retry_after
 from riposte.tenant.testing import action_input, run
+from tenant_emulator.client import EmulatorSeam
 
 BEN = "ben@contoso.com"
 VPN_IP = "10.8.0.25"

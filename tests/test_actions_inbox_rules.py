@@ -9,9 +9,9 @@ import pytest
 
 from activities.tenant import TenantActivities, tenant_activities
 from riposte.actions import ActionName, RuleSelection
-from riposte.emulator.client import EmulatorSeam
 from riposte.settings import TenantSettings
 from riposte.tenant.testing import Attempt, action_input, revert_input, run
+from tenant_emulator.client import EmulatorSeam
 
 BEN = "ben@contoso.com"
 DELETE_RULE = "DELETE /v1.0/users/{id}/mailFolders/{folder}/messageRules/{rule}"

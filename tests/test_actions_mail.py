@@ -9,9 +9,9 @@ import pytest
 
 from activities.tenant import TenantActivities, tenant_activities
 from riposte.actions import ActionName
-from riposte.emulator.client import EmulatorSeam
 from riposte.settings import TenantSettings
 from riposte.tenant.testing import Attempt, action_input, revert_input, run
+from tenant_emulator.client import EmulatorSeam
 
 BEN = "ben@contoso.com"
 LURE = "<AM6PR01MB1234@contoso.com>"

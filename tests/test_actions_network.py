@@ -11,10 +11,10 @@ from temporalio.exceptions import ApplicationError
 
 from activities.tenant import TenantActivities, tenant_activities
 from riposte.actions import ActionErrorType, ActionName, NsgRuleRef, RevertInput, RevertState
-from riposte.emulator.client import EmulatorSeam
 from riposte.settings import NsgBinding, TenantSettings
 from riposte.tenant.firewall import rule_name
 from riposte.tenant.testing import RESPONSE_ID, Attempt, action_input, revert_input, run
+from tenant_emulator.client import EmulatorSeam
 
 VPN_IP = "10.8.0.25"
 PUT_RULE = (

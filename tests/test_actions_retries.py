@@ -19,9 +19,9 @@ from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from activities.tenant import TenantActivities, tenant_activities
 from riposte.actions import EXECUTE_ACTIVITY, REVERT_ACTIVITY, ActionInput, ActionName, ActionResult
-from riposte.emulator.client import EmulatorSeam
 from riposte.settings import TenantSettings
 from riposte.tenant.testing import action_input
+from tenant_emulator.client import EmulatorSeam
 
 BEN = "ben@contoso.com"
 

@@ -8,9 +8,9 @@ import pytest
 
 from activities.tenant import TenantActivities, tenant_activities
 from riposte.actions import ActionName, RevertState
-from riposte.emulator.client import EmulatorSeam
 from riposte.settings import TenantSettings
 from riposte.tenant.testing import Attempt, action_input, revert_input, run
+from tenant_emulator.client import EmulatorSeam
 
 BEN = "ben@contoso.com"
 PATCH_USER = "PATCH /v1.0/users/{id}"

@@ -10,8 +10,8 @@ from typing import Any
 
 from riposte.api.tokens import Role
 from riposte.audit.events import AuditKind
-from riposte.emulator.client import EmulatorSeam
 from riposte.settings import NsgBinding
+from tenant_emulator.client import EmulatorSeam
 from tests.plugins.api import ApiFactory, ApiHarness
 from tests.responses import HIJACKED, network_policy, takeover_alert, takeover_policy
 

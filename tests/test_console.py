@@ -15,7 +15,7 @@ from playwright.async_api import Browser, Page, async_playwright, expect
 from riposte.api.server import listening
 from riposte.api.tokens import Role
 from riposte.audit.events import AuditKind
-from riposte.emulator.client import EmulatorSeam
+from tenant_emulator.client import EmulatorSeam
 from tests.plugins.api import ApiFactory, ApiHarness
 from tests.responses import VPN_IP, network_policy
 

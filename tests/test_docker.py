@@ -24,9 +24,9 @@ from pydantic import BaseModel
 
 from riposte import metrics
 from riposte.api.metrics import Metrics
-from riposte.emulator.seed import load_seed
-from riposte.emulator.server import tenant_settings_for
 from riposte.settings import Settings
+from tenant_emulator.seed import load_seed
+from tenant_emulator.server import tenant_settings_for
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCKER = ROOT / "docker"
@@ -163,7 +163,7 @@ def test_the_context_holds_what_make_setup_reads() -> None:
         "worker.py",
         "riposte/cli/__init__.py",
         "riposte/audit/migrations/postgres/0001_initial.sql",
-        "riposte/emulator/seed.yaml",
+        "emulator/tenant_emulator/seed.yaml",
         "workflows/respond_to_alert.py",
         "activities/audit.py",
         "policies/m365-account-takeover.yaml",

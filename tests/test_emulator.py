@@ -10,8 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
-from riposte.emulator.client import EmulatorSeam, trusting
 from riposte.settings import TenantSettings
+from tenant_emulator.client import EmulatorSeam, trusting
 
 PHISH = "<AM6PR01MB1234@contoso.com>"
 API = {"api-version": "2024-05-01"}

@@ -12,13 +12,13 @@ import httpx
 import pytest
 
 from riposte.cli import run
-from riposte.emulator.client import trusting
-from riposte.emulator.errors import GraphError
-from riposte.emulator.faults import parse_fault
-from riposte.emulator.odata import parse_filter
-from riposte.emulator.seed import parse_seed, resolve_time
-from riposte.emulator.server import start_emulator
 from riposte.errors import InvalidInput
+from tenant_emulator.client import trusting
+from tenant_emulator.errors import GraphError
+from tenant_emulator.faults import parse_fault
+from tenant_emulator.odata import parse_filter
+from tenant_emulator.seed import parse_seed, resolve_time
+from tenant_emulator.server import start_emulator
 
 MESSAGE = {
     "subject": "It's here",
@@ -127,3 +127,21 @@ def test_cli_serves_until_interrupted(tmp_path: Path) -> None:
             code = process.wait(timeout=15)
             process.stdout.close() if process.stdout else None
     assert code == 0
+
+
+@pytest.mark.parametrize("command", ["emulator", "dev"])
+def test_cli_says_when_the_emulator_is_not_installed(tmp_path: Path, command: str) -> None:
+    """Without the tenant_emulator package (as in the production image), `riposte emulator` and
+    `riposte dev` exit 1 with one sentence saying how to install it, not an ImportError."""
+    script = (
+        "import sys; sys.modules['tenant_emulator'] = None; "
+        "from riposte.cli import run; "
+        f"sys.exit(run([{command!r}, '--data-dir', {str(tmp_path)!r}]))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 1, done.stderr
+    assert "tenant emulator (package tenant_emulator) is not installed" in done.stderr
+    assert "make setup" in done.stderr
+    assert "Traceback" not in done.stderr

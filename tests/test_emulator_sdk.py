@@ -37,8 +37,8 @@ from msgraph.graph_request_adapter import GraphRequestAdapter
 from msgraph.graph_service_client import GraphServiceClient
 from msgraph_core import GraphClientFactory  # type: ignore[import-untyped]
 
-from riposte.emulator.client import EmulatorSeam
 from riposte.settings import TenantSettings
+from tenant_emulator.client import EmulatorSeam
 
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
 PHISH = "<AM6PR01MB1234@contoso.com>"

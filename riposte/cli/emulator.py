@@ -6,8 +6,7 @@ import argparse
 from pathlib import Path
 
 from riposte.cli import common
-from riposte.emulator.faults import parse_fault
-from riposte.emulator.server import serve
+from riposte.emulator_package import require_emulator
 from riposte.errors import InvalidInput, Unavailable
 
 
@@ -18,7 +17,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         description=__doc__,
         epilog="A fault is ROUTE=SPEC, e.g. graph.users.patch=429,retry_after=2,count=1 or "
         "'arm.rules.put=deny' or 'PATCH /v1.0/users/*=503,fraction=0.5' or "
-        "'graph.*=latency_ms=300'. Route names: see riposte/emulator/routes.py.",
+        "'graph.*=latency_ms=300'. Route names: see tenant_emulator/routes.py.",
     )
     common.add_data_dir(parser)
     parser.add_argument(
@@ -38,6 +37,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def run(args: argparse.Namespace) -> int:
     settings = common.settings_from(args)
     try:
+        require_emulator()
+        from tenant_emulator.faults import parse_fault
+        from tenant_emulator.server import serve
+
         faults = [parse_fault(text) for text in args.fault]
         serve(settings.data_dir, seed=args.seed, host=args.host, port=args.port, faults=faults)
     except InvalidInput as err:

@@ -8,6 +8,7 @@ import signal
 from typing import Any
 
 from riposte.cli import common
+from riposte.emulator_package import EmulatorNotInstalled, require_emulator
 from riposte.logging import configure_logging
 
 
@@ -41,6 +42,10 @@ def _dev(args: argparse.Namespace) -> int:
     from riposte.stack import run_dev_stack
 
     settings = common.settings_from(args)
+    try:
+        require_emulator()
+    except EmulatorNotInstalled as err:
+        return common.fail(str(err))
     configure_logging(settings.log_format)
     asyncio.run(until_signalled(lambda stop: run_dev_stack(settings, stop)))
     print("Riposte dev stack stopped.")

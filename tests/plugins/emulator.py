@@ -12,9 +12,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from riposte.emulator.client import EmulatorSeam
-from riposte.emulator.server import RunningEmulator, start_emulator
 from riposte.settings import TenantSettings
+from tenant_emulator.client import EmulatorSeam
+from tenant_emulator.server import RunningEmulator, start_emulator
 
 # msgraph-sdk's generated request builders (and kiota's query parameters) warn with a
 # DeprecationWarning in their class bodies, i.e. at import, for their own deprecated classes.

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from riposte.emulator.errors import GraphError
+from tenant_emulator.errors import GraphError
 
 Item = Mapping[str, Any]
 Predicate = Callable[[Item], bool]

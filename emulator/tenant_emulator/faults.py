@@ -1,7 +1,7 @@
 """Fault injection: make chosen routes slow, throttled, failing, or refused.
 
 A fault names its routes by a glob over route names (`graph.users.patch`, `graph.mail.*`,
-`arm.*`; see `riposte.emulator.routes`) or by "METHOD /path/glob" (`PATCH /v1.0/users/*`,
+`arm.*`; see `tenant_emulator.routes`) or by "METHOD /path/glob" (`PATCH /v1.0/users/*`,
 `* /subscriptions/*`), matched against the raw path and the route template. It then adds
 `latency_ms`, and answers either `status` (429, 503, ...; with `Retry-After: retry_after` when
 given) or, with `deny`, the service's own 403 for missing privileges (Graph
@@ -21,10 +21,10 @@ from typing import Any
 
 from pydantic import Field, ValidationError, model_validator
 
-from riposte.emulator.errors import ArmError, EmulatorError, GraphError, LoginError
-from riposte.emulator.routes import ARM_ACTIONS, RouteInfo, Service
 from riposte.errors import InvalidInput
 from riposte.model import Frozen
+from tenant_emulator.errors import ArmError, EmulatorError, GraphError, LoginError
+from tenant_emulator.routes import ARM_ACTIONS, RouteInfo, Service
 
 
 class Fault(Frozen):

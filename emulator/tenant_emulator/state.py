@@ -8,9 +8,9 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from riposte.emulator.faults import Fault, Faults
-from riposte.emulator.seed import Seed
-from riposte.emulator.tenant import Tenant
+from tenant_emulator.faults import Fault, Faults
+from tenant_emulator.seed import Seed
+from tenant_emulator.tenant import Tenant
 
 TOKEN_LIFETIME = 3599
 

@@ -7,7 +7,7 @@ and its own requests are not counted.
     GET    /_emulator/calls    {"METHOD /route/{template}": count}, every request received
     GET    /_emulator/effects  the same, for writes that succeeded: side effects applied
     GET    /_emulator/faults   the faults in force, with how often each has hit
-    POST   /_emulator/faults   one fault object or a list (see riposte.emulator.faults)
+    POST   /_emulator/faults   one fault object or a list (see tenant_emulator.faults)
     DELETE /_emulator/faults   clear every fault
     POST   /_emulator/reset    back to the start seed, calls and faults; or to {"seed": {...}}
 """
@@ -22,10 +22,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from riposte.emulator.faults import Fault
-from riposte.emulator.guard import state_of
-from riposte.emulator.seed import parse_seed
 from riposte.errors import InvalidInput
+from tenant_emulator.faults import Fault
+from tenant_emulator.guard import state_of
+from tenant_emulator.seed import parse_seed
 
 
 def _problem(status: int, message: str) -> Response:

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from riposte.emulator.errors import ArmError
-from riposte.emulator.seed import SeedNsg
+from tenant_emulator.errors import ArmError
+from tenant_emulator.seed import SeedNsg
 
 RULE_LIMIT = 1000
 _NAME = re.compile(r"^[A-Za-z0-9](?:[\w.-]{0,78}[\w])?$")

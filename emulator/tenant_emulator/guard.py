@@ -11,9 +11,9 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from riposte.emulator.errors import ArmError, EmulatorError, GraphError, response_for
-from riposte.emulator.routes import RouteInfo, Service
-from riposte.emulator.state import EmulatorState
+from tenant_emulator.errors import ArmError, EmulatorError, GraphError, response_for
+from tenant_emulator.routes import RouteInfo, Service
+from tenant_emulator.state import EmulatorState
 
 Handler = Callable[[Request], Awaitable[Response]]
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from riposte.emulator.faults import Fault
+from tenant_emulator.faults import Fault
 
 
 def trusting(ca_path: Path) -> ssl.SSLContext:

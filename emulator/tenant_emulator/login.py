@@ -16,11 +16,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from riposte.emulator.errors import LoginError
-from riposte.emulator.guard import guarded, state_of
-from riposte.emulator.routes import RouteInfo
-from riposte.emulator.state import TOKEN_LIFETIME
-from riposte.emulator.tenant import Tenant
+from tenant_emulator.errors import LoginError
+from tenant_emulator.guard import guarded, state_of
+from tenant_emulator.routes import RouteInfo
+from tenant_emulator.state import TOKEN_LIFETIME
+from tenant_emulator.tenant import Tenant
 
 NO_STORE = {"Cache-Control": "no-store, no-cache", "Pragma": "no-cache"}
 

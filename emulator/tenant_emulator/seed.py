@@ -117,7 +117,7 @@ class Seed(_Seed):
 
 def default_seed_path() -> Path:
     """The shipped demo tenant of DESIGN.md."""
-    return Path(str(resources.files("riposte.emulator").joinpath("seed.yaml")))
+    return Path(str(resources.files("tenant_emulator").joinpath("seed.yaml")))
 
 
 def load_seed(path: Path | None = None) -> Seed:

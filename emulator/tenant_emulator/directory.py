@@ -6,8 +6,8 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from riposte.emulator.errors import GraphError
-from riposte.emulator.seed import SeedUser
+from tenant_emulator.errors import GraphError
+from tenant_emulator.seed import SeedUser
 
 # What GET /users/{id} returns without $select; accountEnabled is not among them (as in Graph).
 DEFAULT_PROPERTIES = (

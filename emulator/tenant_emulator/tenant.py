@@ -7,12 +7,12 @@ import datetime as dt
 import secrets
 from typing import Any
 
-from riposte.emulator.directory import Directory
-from riposte.emulator.errors import GraphError
-from riposte.emulator.mailbox import Mailbox
-from riposte.emulator.network import Network
-from riposte.emulator.seed import Seed, SeedMail, resolve_time
 from riposte.errors import InvalidInput
+from tenant_emulator.directory import Directory
+from tenant_emulator.errors import GraphError
+from tenant_emulator.mailbox import Mailbox
+from tenant_emulator.network import Network
+from tenant_emulator.seed import Seed, SeedMail, resolve_time
 
 
 def _iso(moment: dt.datetime) -> str:

@@ -25,13 +25,13 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from riposte.emulator import arm, graph, graph_mail, login, seam
-from riposte.emulator.faults import Fault
-from riposte.emulator.seed import Seed, load_seed
-from riposte.emulator.state import EmulatorState
-from riposte.emulator.tls import ServerCertificate, ensure_certificates
 from riposte.errors import Unavailable
 from riposte.settings import NsgBinding, TenantSettings
+from tenant_emulator import arm, graph, graph_mail, login, seam
+from tenant_emulator.faults import Fault
+from tenant_emulator.seed import Seed, load_seed
+from tenant_emulator.state import EmulatorState
+from tenant_emulator.tls import ServerCertificate, ensure_certificates
 
 START_TIMEOUT = 15.0
 

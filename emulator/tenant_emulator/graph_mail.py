@@ -13,8 +13,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from riposte.emulator.errors import GraphError
-from riposte.emulator.graph import (
+from tenant_emulator.errors import GraphError
+from tenant_emulator.graph import (
     IMMUTABLE_PREFERENCE,
     collection,
     graph_response,
@@ -22,9 +22,9 @@ from riposte.emulator.graph import (
     metadata,
     wants_immutable_ids,
 )
-from riposte.emulator.guard import guarded, state_of
-from riposte.emulator.mailbox import Mailbox, Message
-from riposte.emulator.routes import FOLDER, USER, RouteInfo
+from tenant_emulator.guard import guarded, state_of
+from tenant_emulator.mailbox import Mailbox, Message
+from tenant_emulator.routes import FOLDER, USER, RouteInfo
 
 RULES = FOLDER + "/messageRules"
 

@@ -15,12 +15,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from riposte.emulator.directory import DEFAULT_PROPERTIES
-from riposte.emulator.errors import GraphError
-from riposte.emulator.guard import guarded, state_of
-from riposte.emulator.login import base_url
-from riposte.emulator.odata import order, page_bounds, parse_filter, select
-from riposte.emulator.routes import USER, RouteInfo
+from tenant_emulator.directory import DEFAULT_PROPERTIES
+from tenant_emulator.errors import GraphError
+from tenant_emulator.guard import guarded, state_of
+from tenant_emulator.login import base_url
+from tenant_emulator.odata import order, page_bounds, parse_filter, select
+from tenant_emulator.routes import USER, RouteInfo
 
 IMMUTABLE_PREFERENCE = 'IdType="ImmutableId"'
 

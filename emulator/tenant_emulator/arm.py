@@ -17,12 +17,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from riposte.emulator.errors import ArmError
-from riposte.emulator.guard import guarded, state_of
-from riposte.emulator.login import base_url
-from riposte.emulator.network import Network, Nsg, Operation, OperationKind
-from riposte.emulator.routes import LOCATION, NSG, RouteInfo
-from riposte.emulator.state import EmulatorState
+from tenant_emulator.errors import ArmError
+from tenant_emulator.guard import guarded, state_of
+from tenant_emulator.login import base_url
+from tenant_emulator.network import Network, Nsg, Operation, OperationKind
+from tenant_emulator.routes import LOCATION, NSG, RouteInfo
+from tenant_emulator.state import EmulatorState
 
 RULE = NSG + "/securityRules/{rule}"
 

@@ -11,7 +11,7 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
-from riposte.emulator.errors import GraphError
+from tenant_emulator.errors import GraphError
 
 # Graph's well-known folder names and the display name each has in a new mailbox.
 WELL_KNOWN = {
