@@ -22,8 +22,6 @@ from pydantic import BaseModel
 
 from riposte import metrics
 from riposte.api.metrics import Metrics
-
-
 from riposte.settings import Settings
 from tenant_emulator.seed import load_seed
 from tenant_emulator.server import tenant_settings_for
