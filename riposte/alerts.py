@@ -10,6 +10,12 @@ from pydantic import Field, field_validator
 
 from riposte.model import Frozen
 
+ID_CHARSET = r"^[A-Za-z0-9_.:@-]+$"
+"""What an alert id or source may hold: nothing a URL, a path or a terminal reads as syntax.
+
+DESIGN.md names `[A-Za-z0-9._:@-]`; `_` is added because Microsoft's own alert ids carry it
+(`da637578995287051192_756343937`), and it is as inert in a URL as `-`."""
+
 
 class Severity(StrEnum):
     """Alert severity, ordered from weakest to strongest."""
@@ -51,9 +57,9 @@ class Entities(Frozen):
 class Alert(Frozen):
     """One alert in Riposte's native shape (see DESIGN.md, "Alert")."""
 
-    id: str = Field(min_length=1, max_length=256)
-    source: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
-    name: str = Field(min_length=1, max_length=512)
+    id: str = Field(min_length=1, pattern=ID_CHARSET)
+    source: str = Field(min_length=1, pattern=ID_CHARSET)
+    name: str = Field(min_length=1)
     severity: Severity
     score: float = Field(ge=0.0, le=1.0)
     time: datetime
@@ -64,3 +70,24 @@ class Alert(Frozen):
     def key(self) -> str:
         """The dedup key, which is also the response (workflow) id."""
         return f"{self.source}:{self.id}"
+
+
+class AlertCaps(Frozen):
+    """The longest each alert field may be (characters; list fields also by item count).
+
+    Set with `RIPOSTE_ALERT_CAPS__<FIELD>`; an alert past any cap is refused naming the field.
+    """
+
+    id: int = Field(default=256, gt=0)
+    source: int = Field(default=64, gt=0)
+    name: int = Field(default=512, gt=0)
+    user: int = Field(default=320, gt=0)
+    ip: int = Field(default=64, gt=0)
+    asn: int = Field(default=32, gt=0)
+    device: int = Field(default=256, gt=0)
+    message: int = Field(default=998, gt=0)  # one message id (RFC 5322's line limit)
+    messages: int = Field(default=1000, gt=0)  # how many message ids
+    inbox_rule: int = Field(default=256, gt=0)
+    inbox_rules: int = Field(default=1000, gt=0)
+    raw: int = Field(default=524_288, gt=0)  # the vendor's own JSON, as compact text
+    depth: int = Field(default=32, gt=0)  # JSON nesting, counted from the alert itself

@@ -14,6 +14,8 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from riposte.alerts import AlertCaps
+
 
 class Mode(StrEnum):
     PASSIVE = "passive"
@@ -79,6 +81,7 @@ class Settings(BaseSettings):
     hmac_secret: SecretStr | None = None
     hmac_max_age_seconds: int = Field(default=300, gt=0)
     max_body_bytes: int = Field(default=1_048_576, gt=0)
+    alert_caps: AlertCaps = AlertCaps()  # per-field length caps and JSON depth, at intake
     tenant: TenantSettings = TenantSettings()
 
     @field_validator("protected_ranges")

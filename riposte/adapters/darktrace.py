@@ -33,7 +33,7 @@ from riposte.errors import InvalidInput
 from riposte.policy.patterns import display_name
 
 SOURCE = "darktrace"
-_SAAS_DEVICE = re.compile(r"^SaaS::[^:]*:\s*(?P<user>\S+@\S+)\s*$")
+_SAAS_PREFIX = "SaaS::"
 _ASN = re.compile(r"^\s*(AS\d+)\b", re.IGNORECASE)
 
 
@@ -108,9 +108,9 @@ def _score(breach: Mapping[str, Any]) -> float:
 
 def _read_device(device: Mapping[str, Any], entities: dict[str, Any]) -> None:
     hostname = optional_text(device, "hostname")
-    saas = _SAAS_DEVICE.match(hostname or "")
-    if saas is not None:
-        entities.setdefault("user", saas.group("user"))
+    saas_user = _saas_user(hostname or "")
+    if saas_user is not None:
+        entities.setdefault("user", saas_user)
         return
     if hostname:
         entities.setdefault("device", hostname)
@@ -120,6 +120,20 @@ def _read_device(device: Mapping[str, Any], entities: dict[str, Any]) -> None:
         address = next((a for a in addresses if a), None)
     if address is not None:
         entities.setdefault("ip", address)
+
+
+def _saas_user(hostname: str) -> str | None:
+    """The account of a SaaS "device" (`SaaS::Office365: ben@contoso.com`), else None.
+
+    String operations, not a regex: `\\S+@\\S+` backtracks quadratically on a run of `@`.
+    """
+    if not hostname.startswith(_SAAS_PREFIX):
+        return None
+    _, colon, rest = hostname[len(_SAAS_PREFIX) :].partition(":")
+    user = rest.strip()
+    if not colon or not user or any(char.isspace() for char in user):
+        return None
+    return user if "@" in user[1:-1] else None
 
 
 def _read_filters(component: Mapping[str, Any], entities: dict[str, Any]) -> None:

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from pydantic import ValidationError
 from temporalio.service import RPCError
 
-from riposte.adapters import AUTO, detect_format, parse_alert
-from riposte.alerts import Alert
+from riposte.adapters import AUTO, detect_format
+from riposte.adapters.caps import parse_bounded
+from riposte.alerts import Alert, AlertCaps
 from riposte.api.errors import ErrorCode, MalformedJson, Problem, malformed_at, problem_of
 from riposte.errors import InvalidInput, RiposteError, Unavailable
 from riposte.model import Frozen
@@ -25,6 +26,7 @@ NDJSON_TYPES = frozenset(
     {"application/x-ndjson", "application/ndjson", "application/jsonl", "application/x-jsonlines"}
 )
 _CONCURRENCY = 16
+TOO_DEEP = "JSON nested deeper than the parser's limit"
 
 
 class ItemAnswer(Frozen):
@@ -79,6 +81,8 @@ def decode(body: bytes, *, ndjson: bool, fmt: str = AUTO) -> Decoded:
         value = json.loads(text)
     except json.JSONDecodeError as err:
         raise malformed_at(err.msg, err.doc, err.pos) from err
+    except RecursionError as err:
+        raise MalformedJson(TOO_DEEP, line=1, column=1) from err
     if isinstance(value, list) and not _one_alert(value, fmt):
         if not value:
             raise InvalidInput("a batch needs at least one alert", location="body")
@@ -115,10 +119,12 @@ def _line(index: int, number: int, line: str) -> Item:
         return Item(
             index=index, line=number, error=MalformedJson(err.msg, line=number, column=err.colno)
         )
+    except RecursionError:
+        return Item(index=index, line=number, error=MalformedJson(TOO_DEEP, line=number, column=1))
 
 
 def parse_items(
-    items: list[Item], fmt: str, formats: tuple[str, ...]
+    items: list[Item], fmt: str, formats: tuple[str, ...], caps: AlertCaps
 ) -> list[ItemAnswer | tuple[Item, Alert]]:
     """Parse every item; answer the ones that fail, and return the rest with their alert."""
     parsed: list[ItemAnswer | tuple[Item, Alert]] = []
@@ -126,7 +132,7 @@ def parse_items(
         try:
             if item.error is not None:
                 raise item.error
-            parsed.append((item, parse_alert(item.value, fmt)))
+            parsed.append((item, parse_bounded(item.value, fmt, caps)))
         except (RiposteError, ValidationError) as err:
             parsed.append(refusal(item, err, formats))
     return parsed

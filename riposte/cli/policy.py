@@ -9,7 +9,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from riposte.adapters import AUTO, SUPPORTED_FORMATS, parse_alert
+from riposte.adapters import AUTO, SUPPORTED_FORMATS
+from riposte.adapters.caps import parse_bounded
 from riposte.alerts import Alert
 from riposte.cli import common
 from riposte.errors import InvalidInput
@@ -70,7 +71,7 @@ def check_command(args: argparse.Namespace) -> int:
 def test_command(args: argparse.Namespace) -> int:
     settings = common.settings_from(args)
     try:
-        alert = parse_alert(_read_json(args.alert), args.source_format)
+        alert = parse_bounded(_read_json(args.alert), args.source_format, settings.alert_caps)
     except InvalidInput as err:
         return common.fail(f"{args.alert}: {err}", common.USAGE)
     if not settings.policies_dir.is_dir():
@@ -95,6 +96,8 @@ def _read_json(source: str) -> object:
         raise InvalidInput(f"cannot read: {err}") from None
     try:
         return json.loads(text)
+    except RecursionError:
+        raise InvalidInput("malformed JSON: nested deeper than the parser's limit") from None
     except json.JSONDecodeError as err:
         raise InvalidInput(
             f"malformed JSON: {err.msg}", location=f"line {err.lineno} column {err.colno}"

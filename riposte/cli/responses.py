@@ -10,8 +10,9 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from riposte.adapters import SUPPORTED_FORMATS, parse_alert
-from riposte.alerts import Alert
+from riposte.adapters import SUPPORTED_FORMATS
+from riposte.adapters.caps import parse_bounded
+from riposte.alerts import Alert, AlertCaps
 from riposte.cli import common
 from riposte.errors import Conflict, InvalidInput, NotFound, Unavailable
 from riposte.response import ActionView, Decision, Release, ResponseStatus, ResponseView
@@ -58,7 +59,7 @@ def register(sub: Any) -> None:
         cmd.set_defaults(func=_decide, verb=name)
 
 
-def read_alert(source: str, fmt: str) -> Alert:
+def read_alert(source: str, fmt: str, caps: AlertCaps) -> Alert:
     """Read and adapt one alert; raise InvalidInput saying where it broke."""
     where = "stdin" if source == "-" else source
     try:
@@ -67,12 +68,14 @@ def read_alert(source: str, fmt: str) -> Alert:
         raise InvalidInput(err.strerror or "cannot read", location=where) from err
     try:
         body = json.loads(text)
+    except RecursionError:
+        raise InvalidInput("malformed JSON: nested too deeply", location=where) from None
     except json.JSONDecodeError as err:
         raise InvalidInput(
             f"malformed JSON: {err.msg}", location=f"{where}:{err.lineno}:{err.colno}"
         ) from err
     try:
-        return parse_alert(body, fmt)
+        return parse_bounded(body, fmt, caps)
     except InvalidInput as err:
         raise InvalidInput(str(err), location=where) from err
 
@@ -101,7 +104,7 @@ def _guarded(run: Callable[[], int]) -> int:
 
 def _send(args: argparse.Namespace) -> int:
     def run() -> int:
-        alert = read_alert(args.file, args.source_format)
+        alert = read_alert(args.file, args.source_format, common.settings_from(args).alert_caps)
         submission = _with_service(args, lambda s: s.submit(alert))
         if args.format == "json":
             common.print_json(submission)
