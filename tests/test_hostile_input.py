@@ -114,8 +114,6 @@ async def test_an_ndjson_line_too_deep_for_the_parser_is_400_for_that_line(
     assert [(i["line"], i["status"]) for i in answer.json()["items"]] == [(1, 202), (2, 400)]
 
 
-
-
 async def test_a_saas_hostname_of_thirty_thousand_ats_is_422_at_once(
     make_api: ApiFactory,
 ) -> None:
