@@ -39,7 +39,7 @@ async def run_worker(
         tenant = await stack.enter_async_context(tenant_activities(settings.tenant))
         activities: Sequence[Callable[..., Any]] = [
             PolicyActivities(settings).snapshot_policies,
-            AuditActivities(store).record_audit,
+            AuditActivities(store, raw_max_bytes=settings.audit_raw_max_bytes).record_audit,
             *tenant,
         ]
         worker = Worker(

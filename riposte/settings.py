@@ -82,6 +82,8 @@ class Settings(BaseSettings):
     hmac_max_age_seconds: int = Field(default=300, gt=0)
     max_body_bytes: int = Field(default=1_048_576, gt=0)
     alert_caps: AlertCaps = AlertCaps()  # per-field length caps and JSON depth, at intake
+    # alert_received keeps the native alert for `policy backtest`; its `raw` part is cut to this
+    audit_raw_max_bytes: int = Field(default=16_384, ge=0)
     tenant: TenantSettings = TenantSettings()
 
     @field_validator("protected_ranges")

@@ -25,6 +25,7 @@ with workflow.unsafe.imports_passed_through():
         RevertInput,
     )
     from riposte.audit.events import ENGINE, AuditBatch, AuditKind, AuditRecord
+    from riposte.audit.received import received_detail, summary
     from riposte.policy.engine import PolicySnapshot, ResponsePlan, SnapshotRequest, evaluate
     from riposte.response import (
         ActionState,
@@ -46,6 +47,7 @@ from workflows.action_record import ActionNotInState, ActionRecord, UnknownActio
 # Each is taken with workflow.patched(ID); tests/histories/v1 holds responses recorded before.
 TARGETS_SEARCHABLE = "response-targets-search-attribute"  # v2: find responses by user or IP
 HOLD_UNTIL_RELEASED = "hold-until-released"  # v3: no duration means held until released
+KEEP_NATIVE_ALERT = "alert-received-keeps-alert"  # alert_received holds the alert, for backtest
 POLICY_RETRY_SECONDS = 10  # while the policies cannot be loaded, try again this often
 
 # The engine's bookkeeping (policy snapshot, audit): retried until the store answers.
@@ -73,6 +75,7 @@ class RespondToAlert:
         self._actions: dict[str, ActionRecord] = {}
         self._status = ResponseStatus.RUNNING
         self._hold_until_released = False
+        self._keep_alert = False
 
     @workflow.run
     async def run(self, request: RespondInput) -> ResponseView:
@@ -80,6 +83,7 @@ class RespondToAlert:
         # resolve in a later activation on replay than it did live.
         targets_searchable = workflow.patched(TARGETS_SEARCHABLE)
         self._hold_until_released = workflow.patched(HOLD_UNTIL_RELEASED)
+        self._keep_alert = workflow.patched(KEEP_NATIVE_ALERT)
         snapshot = await self._snapshot()
         plan = evaluate(self._alert, snapshot, self._id)
         self._actions = {a.action_id: ActionRecord(a) for a in plan.actions}
@@ -403,8 +407,7 @@ class RespondToAlert:
         return action
 
     def _received(self) -> AuditRecord:
-        alert = self._alert
-        detail = f"{alert.name} ({alert.severity.value}, score {alert.score})"
+        detail = received_detail(self._alert) if self._keep_alert else summary(self._alert)
         return self._base(AuditKind.ALERT_RECEIVED, detail=detail)
 
     def _opening_records(self, plan: ResponsePlan) -> list[AuditRecord]:
