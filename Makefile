@@ -4,7 +4,8 @@
 #                named in requirements-dev.in, editable; again, it changes nothing
 #   make lock    refreshes requirements.lock and requirements-dev.lock from pyproject.toml and
 #                the .in files, keeping every other pin (UPGRADE=1: newest of everything)
-#   make test    setup, lint, then every test
+#   make test    setup, lint, bring up what the tests need (tests/prerequisites.sh: PostgreSQL,
+#                Chromium, podman), then every test; on a fresh machine it alone passes
 PYTHON ?= python3
 VENV := .venv
 PIP := $(VENV)/bin/python -m pip
@@ -49,4 +50,5 @@ lint: setup
 	$(VENV)/bin/mypy
 
 test: setup lint
+	bash tests/prerequisites.sh
 	$(VENV)/bin/pytest
