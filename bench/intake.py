@@ -22,7 +22,7 @@ import sys
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -122,7 +122,9 @@ async def until_up(http: httpx.AsyncClient, seconds: float = 30.0) -> None:
 
 
 async def main(args: argparse.Namespace) -> int:
-    token = args.token or TokenStore.in_data_dir(args.data_dir).create(Role.ADMIN, "bench")
+    token = args.token or TokenStore.in_data_dir(args.data_dir).create(
+        Role.ADMIN, f"bench-{uuid.uuid4().hex[:8]}", expires_in=timedelta(hours=1)
+    )
     headers = {"Authorization": f"Bearer {token}"}
     limits = httpx.Limits(max_connections=args.concurrency)
     async with httpx.AsyncClient(

@@ -5,6 +5,7 @@ RiposteError
 │   └── UnknownFormat       an alert format no adapter reads
 ├── NotFound                unknown response or action (404)
 ├── Conflict                a decision or release the action's state does not allow (409)
+├── NotPermitted            an identity that may not do this (403), e.g. deciding on its own alert
 └── Unavailable             Temporal or the audit store cannot be reached (503)
 """
 
@@ -33,6 +34,10 @@ class Conflict(RiposteError):
     def __init__(self, message: str, *, state: str) -> None:
         super().__init__(message)
         self.state = state
+
+
+class NotPermitted(RiposteError):
+    """The caller is known, but may not do this (the API answers 403, saying why)."""
 
 
 class Unavailable(RiposteError):

@@ -57,6 +57,7 @@ class PlannedAction(Frozen):
     duration_seconds: int | None = None
     approval_timeout_seconds: int = 4 * 3600
     on_timeout: OnTimeout = OnTimeout.EXPIRE
+    approvers: int = Field(default=1, ge=1)  # distinct principals whose approval it needs
     excluded_reason: str = ""  # non-empty: never acted on
 
 
@@ -72,9 +73,17 @@ class ActionView(Frozen):
     api_calls: tuple[str, ...] = ()
     revert_at: datetime | None = None
     decided_by: str = ""
+    decided_unauthenticated: bool = False  # decided through the CLI's own, unvouched identity
     comment: str = ""
     error: str = ""
     result: ActionResult | None = None
+    approvers: int = 1  # approvals it needs
+    approved_by: tuple[str, ...] = ()  # who approved so far, in order
+
+    @property
+    def approvals(self) -> str:
+        """The count of approvals, like "1 of 2 approvals"."""
+        return f"{len(self.approved_by)} of {self.approvers} approvals"
 
 
 class MatchedPolicy(Frozen):
@@ -94,16 +103,26 @@ class ResponseView(Frozen):
 
 class RespondInput(Frozen):
     alert: Alert
+    sender: str = ""  # the principal that sent the alert ("" from before senders were known)
+
+
+CLI_PREFIX = "cli:"  # the CLI's own identity, "cli:<os user>": never a token's name (no ':')
 
 
 class Decision(Frozen):
-    """An admin's answer to a pending action. `by` is the authenticated principal."""
+    """An admin's answer to a pending action. `by` is the authenticated principal, or the
+    CLI's own identity (`cli:<os user>`) with `authenticated` False."""
 
     action_id: str
     approve: bool
     by: str = Field(min_length=1)
     comment: str = ""
     reason: str = ""  # required by the API and console when rejecting
+    authenticated: bool = True
+
+    def noted(self, text: str) -> str:
+        """Audit detail: `text`, flagged when no credential vouches for `by`."""
+        return flagged(text, authenticated=self.authenticated)
 
 
 class Release(Frozen):
@@ -112,6 +131,17 @@ class Release(Frozen):
     action_id: str
     by: str = Field(min_length=1)
     comment: str = ""
+    authenticated: bool = True
+
+    def noted(self, text: str) -> str:
+        return flagged(text, authenticated=self.authenticated)
+
+
+def flagged(text: str, *, authenticated: bool) -> str:
+    """`text`, prefixed with a warning when no credential vouches for who asked."""
+    if authenticated:
+        return text
+    return "; ".join(part for part in ("unauthenticated CLI decision", text) if part)
 
 
 def response_id_of(action_id: str) -> str:

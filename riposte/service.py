@@ -27,7 +27,7 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from riposte.alerts import Alert
-from riposte.errors import Conflict, NotFound, Unavailable
+from riposte.errors import Conflict, NotFound, NotPermitted, Unavailable
 from riposte.model import Frozen
 from riposte.response import (
     ActionState,
@@ -102,12 +102,13 @@ class ResponseService:
         self._client = client
         self._task_queue = task_queue
 
-    async def submit(self, alert: Alert) -> Submission:
-        """Start the response to an alert, or recognise it as a duplicate."""
+    async def submit(self, alert: Alert, *, sender: str = "") -> Submission:
+        """Start the response to an alert, or recognise it as a duplicate. `sender` is the
+        principal that sent it (the audit's actor on `alert_received`)."""
         try:
             await self._client.start_workflow(
                 RespondToAlert.run,
-                RespondInput(alert=alert),
+                RespondInput(alert=alert, sender=sender),
                 id=alert.key,
                 task_queue=self._task_queue,
                 # A response that ended in failure may be retried by resending its alert.
@@ -226,9 +227,11 @@ class ResponseService:
         if isinstance(cause, ApplicationError):
             if cause.type == "UnknownAction":
                 return NotFound(cause.message)
-            if cause.type == "ActionNotInState":
+            if cause.type in ("ActionNotInState", "AlreadyApproved"):
                 state = str(cause.details[0]) if cause.details else "unknown"
                 return Conflict(cause.message, state=state)
+            if cause.type == "SenderMayNotDecide":
+                return NotPermitted(cause.message)
         return Conflict(f"action {action_id}: update refused", state="unknown")
 
     def _handle(self, response_id: str) -> WorkflowHandle[Any, Any]:

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import os
 import socket
 import subprocess
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -176,10 +177,18 @@ def dev_admin_token(data_dir: Path) -> Path:
     (mode 0600). Production mints tokens with `riposte token create`."""
     path = data_dir / "dev-admin.token"
     if not path.exists():
-        token = TokenStore.in_data_dir(data_dir).create(Role.ADMIN, "dev-admin")
+        store = TokenStore.in_data_dir(data_dir)
+        taken = {r.name for r in store.records()}  # names are never reused: a lost file's
+        name = next(n for n in _dev_names() if n not in taken)  # token stays in the record
+        token = store.create(Role.ADMIN, name)
         path.touch(mode=0o600)
         path.write_text(token + "\n")
     return path
+
+
+def _dev_names() -> Iterator[str]:
+    yield "dev-admin"
+    yield from (f"dev-admin-{n}" for n in itertools.count(2))
 
 
 def announce(addresses: StackAddresses, settings: Settings, token: Path) -> None:

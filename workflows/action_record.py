@@ -5,7 +5,7 @@ Deterministic code only: this module runs inside `RespondToAlert`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from temporalio import workflow
@@ -34,6 +34,28 @@ class ActionNotInState(ApplicationError):
         )
 
 
+class SenderMayNotDecide(ApplicationError):
+    """Separation of duties: the principal that sent the alert may not decide on its actions."""
+
+    def __init__(self, action_id: str, sender: str) -> None:
+        super().__init__(
+            f"{sender} sent this alert, so it may not decide on action {action_id}: "
+            "separation of duties needs another principal",
+            type="SenderMayNotDecide",
+        )
+
+
+class AlreadyApproved(ApplicationError):
+    """The same principal approving an action twice (M-of-N needs distinct principals)."""
+
+    def __init__(self, action_id: str, by: str, state: ActionState) -> None:
+        super().__init__(
+            f"{by} has approved action {action_id} already; another principal must approve",
+            state.value,
+            type="AlreadyApproved",
+        )
+
+
 @dataclass
 class ActionRecord:
     """The workflow's mutable record of one planned action."""
@@ -49,6 +71,7 @@ class ActionRecord:
     error: str = ""
     answerable: bool = False  # open for a decision: set and cleared with no await in between
     holding: bool = False  # executed and waiting for its revert (timer or release)
+    approvals: list[Decision] = field(default_factory=list)  # M-of-N: approvals short of N
 
     def view(self) -> ActionView:
         p = self.plan
@@ -65,10 +88,17 @@ class ActionRecord:
             api_calls=self.api_calls,
             revert_at=self.revert_at,
             decided_by=who.by if who else "",
+            decided_unauthenticated=who is not None and not who.authenticated,
             comment=self.why(),
             error=self.error,
             result=self.result,
+            approvers=p.approvers,
+            approved_by=self.approved_by(),
         )
+
+    def approved_by(self) -> tuple[str, ...]:
+        final = (self.decision.by,) if self.decision and self.decision.approve else ()
+        return (*(a.by for a in self.approvals), *final)
 
     def why(self) -> str:
         """The decider's words: the comment, and for a rejection its reason."""

@@ -41,13 +41,20 @@ with workflow.unsafe.imports_passed_through():
     from riposte.settings import Mode
     from riposte.temporal_server import RESPONSE_STATUS, RESPONSE_TARGETS
 
-from workflows.action_record import ActionNotInState, ActionRecord, UnknownAction
+from workflows.action_record import (
+    ActionNotInState,
+    ActionRecord,
+    AlreadyApproved,
+    SenderMayNotDecide,
+    UnknownAction,
+)
 
 # Workflow changes that running responses (which wait hours for a revert) must replay across.
 # Each is taken with workflow.patched(ID); tests/histories/v1 holds responses recorded before.
 TARGETS_SEARCHABLE = "response-targets-search-attribute"  # v2: find responses by user or IP
 HOLD_UNTIL_RELEASED = "hold-until-released"  # v3: no duration means held until released
 KEEP_NATIVE_ALERT = "alert-received-keeps-alert"  # alert_received holds the alert, for backtest
+MULTI_APPROVAL = "m-of-n-approvals"  # v4: `approval: {approvers: N}` needs N principals
 POLICY_RETRY_SECONDS = 10  # while the policies cannot be loaded, try again this often
 
 # The engine's bookkeeping (policy snapshot, audit): retried until the store answers.
@@ -76,6 +83,8 @@ class RespondToAlert:
         self._status = ResponseStatus.RUNNING
         self._hold_until_released = False
         self._keep_alert = False
+        self._multi_approval = False
+        self._sender = request.sender
 
     @workflow.run
     async def run(self, request: RespondInput) -> ResponseView:
@@ -84,6 +93,7 @@ class RespondToAlert:
         targets_searchable = workflow.patched(TARGETS_SEARCHABLE)
         self._hold_until_released = workflow.patched(HOLD_UNTIL_RELEASED)
         self._keep_alert = workflow.patched(KEEP_NATIVE_ALERT)
+        self._multi_approval = workflow.patched(MULTI_APPROVAL)
         snapshot = await self._snapshot()
         plan = evaluate(self._alert, snapshot, self._id)
         self._actions = {a.action_id: ActionRecord(a) for a in plan.actions}
@@ -150,6 +160,25 @@ class RespondToAlert:
     @workflow.update(name="decide")
     async def decide(self, decision: Decision) -> ActionView:
         action = self._actions[decision.action_id]
+        # Checked again here, with no await before: two updates may pass their validators
+        # before either handler runs.
+        self._validate_decision(decision)
+        if decision.approve and self._needs_more(action):
+            action.approvals.append(decision)  # short of N: audited, the request stays open
+            count = len(action.approvals)
+            detail = f"approval {count} of {action.plan.approvers}"
+            await self._audit(
+                [
+                    self._record(
+                        action,
+                        AuditKind.APPROVED,
+                        decision.noted("; ".join(p for p in (detail, decision.comment) if p)),
+                        actor=decision.by,
+                        suffix=f"approval-{count}",
+                    )
+                ]
+            )
+            return action.view()
         action.decision = decision
         action.answerable = False
         undecided = (ActionState.PENDING_APPROVAL, ActionState.PLANNED)
@@ -161,6 +190,14 @@ class RespondToAlert:
         action = self._find(decision.action_id)
         if not action.answerable:
             raise ActionNotInState(action.plan.action_id, action.state, "pending approval")
+        if self._sender and decision.by == self._sender:
+            raise SenderMayNotDecide(action.plan.action_id, self._sender)
+        if any(a.by == decision.by for a in action.approvals):
+            raise AlreadyApproved(action.plan.action_id, decision.by, action.state)
+
+    def _needs_more(self, action: ActionRecord) -> bool:
+        """True while an approval would still leave the action short of its N approvers."""
+        return self._multi_approval and len(action.approvals) + 1 < action.plan.approvers
 
     @workflow.update(name="release")
     async def release(self, release: Release) -> ActionView:
@@ -234,12 +271,20 @@ class RespondToAlert:
         decision = action.decision
         assert decision is not None
         if decision.approve:
+            detail = decision.comment
+            if action.plan.approvers > 1:
+                count = f"approval {len(action.approvals) + 1} of {action.plan.approvers}"
+                detail = "; ".join(p for p in (count, detail) if p)
             await self._enter(
-                action, ActionState.PLANNED, AuditKind.APPROVED, decision.comment, decision.by
+                action, ActionState.PLANNED, AuditKind.APPROVED, decision.noted(detail), decision.by
             )
             return True
         await self._enter(
-            action, ActionState.REJECTED, AuditKind.REJECTED, action.why(), decision.by
+            action,
+            ActionState.REJECTED,
+            AuditKind.REJECTED,
+            decision.noted(action.why()),
+            decision.by,
         )
         return False
 
@@ -296,7 +341,7 @@ class RespondToAlert:
         action.holding = False
         release = action.release
         assert release is not None
-        await self._revert(action, AuditKind.RELEASED, release.comment, release.by)
+        await self._revert(action, AuditKind.RELEASED, release.noted(release.comment), release.by)
 
     async def _revert(self, action: ActionRecord, kind: AuditKind, why: str, actor: str) -> None:
         assert action.result is not None
@@ -408,7 +453,7 @@ class RespondToAlert:
 
     def _received(self) -> AuditRecord:
         detail = received_detail(self._alert) if self._keep_alert else summary(self._alert)
-        return self._base(AuditKind.ALERT_RECEIVED, detail=detail)
+        return self._base(AuditKind.ALERT_RECEIVED, detail=detail, actor=self._sender or ENGINE)
 
     def _opening_records(self, plan: ResponsePlan) -> list[AuditRecord]:
         records = [self._received()]

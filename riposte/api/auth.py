@@ -22,7 +22,7 @@ from riposte.api.context import ApiContext, api_context
 from riposte.api.errors import Forbidden, Unauthenticated
 from riposte.api.tokens import Principal, Role
 from riposte.audit.events import AuditKind, AuditRecord
-from riposte.errors import RiposteError
+from riposte.errors import NotPermitted, RiposteError
 
 log = structlog.get_logger("riposte.api")
 
@@ -90,7 +90,7 @@ async def deny(
     ctx: ApiContext, request: Request, refusal: RiposteError, principal: Principal | None
 ) -> None:
     """Write a refused attempt to the audit as `denied` (never the credential itself)."""
-    status = 403 if isinstance(refusal, Forbidden) else 401
+    status = 403 if isinstance(refusal, NotPermitted) else 401
     client = request.client.host if request.client else "unknown"
     actor = principal.name if principal else ANONYMOUS
     record = AuditRecord(

@@ -8,10 +8,11 @@ The API's own errors extend the domain hierarchy in `riposte.errors`:
     │   └── MalformedJson ────── 400, with the line and column where it broke
     ├── NotFound ─────────────── 404
     ├── Conflict ─────────────── 409, with the action's current state
+    ├── NotPermitted ─────────── 403 (e.g. a decision by the alert's own sender)
+    │   └── Forbidden ────────── 403 (a role that does not allow the route, an unbound source)
     ├── Unavailable ──────────── 503
     ├── BodyTooLarge ─────────── 413
-    ├── Unauthenticated ──────── 401 (no, unknown or badly signed credentials)
-    └── Forbidden ────────────── 403 (a role that does not allow the route)
+    └── Unauthenticated ──────── 401 (no, unknown or badly signed credentials)
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from riposte.errors import (
     Conflict,
     InvalidInput,
     NotFound,
+    NotPermitted,
     RiposteError,
     Unavailable,
     UnknownFormat,
@@ -78,8 +80,9 @@ class Unauthenticated(RiposteError):
     """No credentials, an unknown token, or a missing, stale, wrong or replayed signature."""
 
 
-class Forbidden(RiposteError):
-    """The caller is known but their role does not allow the route."""
+class Forbidden(NotPermitted):
+    """The caller is known but their role does not allow the route, or their token is not
+    bound to the source they claim."""
 
 
 def problem_of(err: Exception, supported_formats: tuple[str, ...] = ()) -> tuple[int, Problem]:
@@ -114,7 +117,7 @@ def problem_of(err: Exception, supported_formats: tuple[str, ...] = ()) -> tuple
             return 413, Problem(error=ErrorCode.TOO_LARGE, message=str(err))
         case Unauthenticated():
             return 401, Problem(error=ErrorCode.UNAUTHENTICATED, message=str(err))
-        case Forbidden():
+        case NotPermitted():
             return 403, Problem(error=ErrorCode.FORBIDDEN, message=str(err))
     return 500, Problem(error=ErrorCode.HTTP, message="internal error")
 

@@ -17,7 +17,15 @@ from temporalio.service import RPCError
 from riposte.adapters import AUTO, detect_format
 from riposte.adapters.caps import parse_bounded
 from riposte.alerts import Alert, AlertCaps
-from riposte.api.errors import ErrorCode, MalformedJson, Problem, malformed_at, problem_of
+from riposte.api.errors import (
+    ErrorCode,
+    Forbidden,
+    MalformedJson,
+    Problem,
+    malformed_at,
+    problem_of,
+)
+from riposte.api.tokens import Principal
 from riposte.errors import InvalidInput, RiposteError, Unavailable
 from riposte.model import Frozen
 from riposte.service import ResponseService, Submission
@@ -138,8 +146,27 @@ def parse_items(
     return parsed
 
 
+def bind(
+    parsed: list[ItemAnswer | tuple[Item, Alert]], sender: Principal
+) -> tuple[list[ItemAnswer | tuple[Item, Alert]], list[str]]:
+    """Refuse (403) each alert whose source the sender is not bound to; also return those
+    sources, for the audit."""
+    kept: list[ItemAnswer | tuple[Item, Alert]] = []
+    refused: list[str] = []
+    for entry in parsed:
+        if isinstance(entry, tuple) and not sender.may_claim(entry[1].source):
+            source = entry[1].source
+            refused.append(source)
+            bound = ", ".join(sender.sources)
+            why = Forbidden(f"token {sender.name} may claim source {bound}, not {source}")
+            kept.append(refusal(entry[0], why, ()))
+        else:
+            kept.append(entry)
+    return kept, sorted(set(refused))
+
+
 async def submit_batch(
-    service: ResponseService, parsed: list[ItemAnswer | tuple[Item, Alert]]
+    service: ResponseService, parsed: list[ItemAnswer | tuple[Item, Alert]], sender: str
 ) -> list[ItemAnswer]:
     """Start every parsed alert (at most a few at once); repeats in the batch are duplicates."""
     gate = asyncio.Semaphore(_CONCURRENCY)
@@ -147,7 +174,7 @@ async def submit_batch(
 
     async def start(alert: Alert) -> Submission:
         async with gate:
-            return await service.submit(alert)
+            return await service.submit(alert, sender=sender)
 
     async def answer(entry: ItemAnswer | tuple[Item, Alert]) -> ItemAnswer:
         if isinstance(entry, ItemAnswer):

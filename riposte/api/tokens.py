@@ -1,8 +1,14 @@
 """Bearer tokens bound to roles, kept as SHA-256 digests in DATA_DIR/tokens.json.
 
 A token is shown once, when it is minted; only its digest is stored, so the file is worth
-nothing to whoever reads it. The store re-reads the file when it changes, so a token minted by
-`riposte token create` works against a running server at once.
+nothing to whoever reads it. The store re-reads the file when it changes, so a token minted,
+or revoked, by `riposte token create|revoke` takes effect on a running server at once.
+
+A token's name is the identity the audit records, so names are unique (ignoring case, revoked
+and expired tokens included: a name never comes to mean someone else), and the engine's own
+names (`engine`, `anonymous`) are reserved. A token may expire; a revoked one is kept, listed as
+revoked, and never authenticates again. A sender token can be bound to the alert sources it may
+claim (`*` claims any).
 """
 
 from __future__ import annotations
@@ -15,17 +21,20 @@ import os
 import secrets
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field, TypeAdapter
+from pydantic import Field, TypeAdapter, ValidationError
 
-from riposte.errors import InvalidInput
+from riposte.errors import InvalidInput, NotFound
 from riposte.model import Frozen
 
 TOKEN_PREFIX = "rpt_"  # noqa: S105 (a prefix, not a secret)
 TOKENS_FILE = "tokens.json"
+RESERVED_NAMES = frozenset({"engine", "anonymous"})  # the engine's own actors in the audit
+ANY_SOURCE = "*"
 
 
 class Role(StrEnum):
@@ -42,6 +51,19 @@ class Principal(Frozen):
 
     name: str
     role: Role
+    sources: tuple[str, ...] = ()  # the alert sources it may claim; () or "*": any
+
+    def may_claim(self, source: str) -> bool:
+        return not self.sources or ANY_SOURCE in self.sources or source in self.sources
+
+
+class TokenState(StrEnum):
+    ACTIVE = "active"
+    EXPIRED = "expired"
+    REVOKED = "revoked"
+
+
+Source = Field(min_length=1, max_length=64, pattern=r"^(\*|[A-Za-z0-9._:@-]+)$")
 
 
 class TokenRecord(Frozen):
@@ -49,6 +71,20 @@ class TokenRecord(Frozen):
     role: Role
     sha256: str
     created: datetime
+    sources: tuple[Annotated[str, Source], ...] = ()
+    expires: datetime | None = None
+    revoked: datetime | None = None
+
+    def state(self, now: datetime) -> TokenState:
+        if self.revoked is not None:
+            return TokenState.REVOKED
+        if self.expires is not None and now >= self.expires:
+            return TokenState.EXPIRED
+        return TokenState.ACTIVE
+
+
+class UnknownToken(NotFound):
+    """`revoke` named no token."""
 
 
 _RECORDS = TypeAdapter(list[TokenRecord])
@@ -65,37 +101,75 @@ class TokenStore:
         self._path = path
         self._lock = threading.Lock()
         self._by_digest: dict[str, TokenRecord] = {}
-        self._loaded_stamp: tuple[int, int] | None = None
+        self._loaded_stamp: tuple[int, int, int] | None = None
 
     @classmethod
     def in_data_dir(cls, data_dir: Path) -> TokenStore:
         return cls(data_dir / TOKENS_FILE)
 
-    def create(self, role: Role, name: str) -> str:
+    def create(
+        self,
+        role: Role,
+        name: str,
+        *,
+        sources: tuple[str, ...] = (),
+        expires_in: timedelta | None = None,
+    ) -> str:
         """Mint a token for `name` with `role`, store its digest, and return it (the only time
-        it is ever seen)."""
+        it is ever seen). Raises InvalidInput for a bad, reserved or taken name."""
+        if name.casefold() in RESERVED_NAMES:
+            raise InvalidInput(f"{name!r} is reserved for the engine", location="name")
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        now = datetime.now(UTC)
         try:
             record = TokenRecord(
-                name=name, role=role, sha256=digest(token), created=datetime.now(UTC)
+                name=name,
+                role=role,
+                sha256=digest(token),
+                created=now,
+                sources=tuple(dict.fromkeys(sources)),
+                expires=now + expires_in if expires_in is not None else None,
             )
-        except ValueError as err:
+        except ValidationError as err:
+            field = str(err.errors()[0]["loc"][0])
+            if field == "sources":
+                raise InvalidInput(
+                    "a source is 1-64 of A-Za-z0-9._:@-, or * for any", location="source"
+                ) from err
             raise InvalidInput("a name is 1-128 letters, digits or _.@+-", location="name") from err
         with self._lock, self._file_lock():
-            records = [*self._read(), record]
-            self._write(records)
+            records = self._read()
+            if any(r.name.casefold() == name.casefold() for r in records):
+                raise InvalidInput(f"a token named {name!r} exists already", location="name")
+            self._write([*records, record])
         return token
+
+    def revoke(self, name: str) -> TokenRecord:
+        """Revoke the token named `name`: from now on it authenticates nothing (console sessions
+        on it end with their next request). Revoking twice is harmless."""
+        with self._lock, self._file_lock():
+            records = self._read()
+            for index, record in enumerate(records):
+                if record.name.casefold() == name.casefold():
+                    if record.revoked is None:
+                        record = record.model_copy(update={"revoked": datetime.now(UTC)})
+                        records[index] = record
+                        self._write(records)
+                    return record
+        raise UnknownToken(f"no token named {name!r}")
 
     def records(self) -> list[TokenRecord]:
         with self._lock:
             return self._read()
 
     def authenticate(self, token: str) -> Principal | None:
-        """The principal a token belongs to, or None for an unknown token."""
+        """The principal a token belongs to, or None for an unknown, expired or revoked one."""
         with self._lock:
             self._refresh()
             record = self._by_digest.get(digest(token))
-        return None if record is None else Principal(name=record.name, role=record.role)
+        if record is None or record.state(datetime.now(UTC)) is not TokenState.ACTIVE:
+            return None
+        return Principal(name=record.name, role=record.role, sources=record.sources)
 
     @contextlib.contextmanager
     def _file_lock(self) -> Iterator[None]:
@@ -114,7 +188,7 @@ class TokenStore:
         except FileNotFoundError:
             self._by_digest, self._loaded_stamp = {}, None
             return
-        stamp = (stat.st_mtime_ns, stat.st_size)
+        stamp = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
         if stamp != self._loaded_stamp:
             self._by_digest = {r.sha256: r for r in self._read()}
             self._loaded_stamp = stamp

@@ -30,14 +30,35 @@ def add_format(parser: argparse.ArgumentParser, *choices: str) -> None:
     parser.add_argument("--format", choices=choices, default=choices[0])
 
 
-def add_actor(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--by", default=None, help="who decides (default: the OS user)")
+TOKEN_ENV = "RIPOSTE_TOKEN"  # noqa: S105 (the variable's name, not a token)
+
+
+def add_decider(parser: argparse.ArgumentParser) -> None:
+    """How a decision is made: through the API with a token (its holder decides), or straight
+    to Temporal as the CLI's own identity, `cli:<os user>`, flagged unauthenticated."""
     parser.add_argument("--comment", default="")
+    parser.add_argument(
+        "--token-file",
+        type=Path,
+        default=None,
+        help=f"decide through the API as this token's holder (or set {TOKEN_ENV}); "
+        "without one the decision is recorded as cli:<os user>, unauthenticated",
+    )
+    parser.add_argument("--api", default=None, help="the API's URL (default: the dev stack's)")
 
 
-def actor(args: argparse.Namespace) -> str:
-    by: str | None = getattr(args, "by", None)
-    return by or getpass.getuser()
+def cli_identity() -> str:
+    """The CLI's own identity: what it can say of who runs it, vouched for by nothing."""
+    return f"cli:{getpass.getuser()}"
+
+
+def api_token(args: argparse.Namespace) -> str | None:
+    """The token to decide with, from --token-file or RIPOSTE_TOKEN (never the command line,
+    where other users could read it)."""
+    path: Path | None = getattr(args, "token_file", None)
+    if path is not None:
+        return path.read_text().strip() or None
+    return os.environ.get(TOKEN_ENV, "").strip() or None
 
 
 def settings_from(args: argparse.Namespace) -> Settings:

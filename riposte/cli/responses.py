@@ -14,7 +14,8 @@ from riposte.adapters import SUPPORTED_FORMATS
 from riposte.adapters.caps import parse_bounded
 from riposte.alerts import Alert, AlertCaps
 from riposte.cli import common
-from riposte.errors import Conflict, InvalidInput, NotFound, Unavailable
+from riposte.cli.decide_api import decide_through_api
+from riposte.errors import Conflict, InvalidInput, NotFound, NotPermitted, Unavailable
 from riposte.response import ActionView, Decision, Release, ResponseStatus, ResponseView
 from riposte.service import ResponseService, connect
 
@@ -51,7 +52,7 @@ def register(sub: Any) -> None:
     ):
         cmd = sub.add_parser(name, help=helptext)
         cmd.add_argument("id", help="action id")
-        common.add_actor(cmd)
+        common.add_decider(cmd)
         if name == "reject":
             cmd.add_argument("--reason", required=True, help="why (recorded in the audit)")
         common.add_data_dir(cmd)
@@ -100,12 +101,14 @@ def _guarded(run: Callable[[], int]) -> int:
         return common.fail(str(err))
     except Conflict as err:
         return common.fail(f"{err} (state: {err.state})")
+    except NotPermitted as err:
+        return common.fail(str(err))
 
 
 def _send(args: argparse.Namespace) -> int:
     def run() -> int:
         alert = read_alert(args.file, args.source_format, common.settings_from(args).alert_caps)
-        submission = _with_service(args, lambda s: s.submit(alert))
+        submission = _with_service(args, lambda s: s.submit(alert, sender=common.cli_identity()))
         if args.format == "json":
             common.print_json(submission)
         else:
@@ -145,19 +148,11 @@ def _show(args: argparse.Namespace) -> int:
 
 def _decide(args: argparse.Namespace) -> int:
     def run() -> int:
-        by = common.actor(args)
-        if args.verb == "release":
-            release = Release(action_id=args.id, by=by, comment=args.comment)
-            view = _with_service(args, lambda s: s.release(release))
+        token = common.api_token(args)
+        if token is not None:
+            view = decide_through_api(args, token)
         else:
-            decision = Decision(
-                action_id=args.id,
-                approve=args.verb == "approve",
-                by=by,
-                comment=args.comment,
-                reason=getattr(args, "reason", ""),
-            )
-            view = _with_service(args, lambda s: s.decide(decision))
+            view = _decide_unauthenticated(args)
         if args.format == "json":
             common.print_json(view)
         else:
@@ -167,13 +162,35 @@ def _decide(args: argparse.Namespace) -> int:
     return _guarded(run)
 
 
+def _decide_unauthenticated(args: argparse.Namespace) -> ActionView:
+    """Straight to Temporal, as the CLI's own identity, flagged unauthenticated."""
+    by = common.cli_identity()
+    print(f"riposte: no API token; recording this as {by}, unauthenticated", file=sys.stderr)
+    if args.verb == "release":
+        release = Release(action_id=args.id, by=by, comment=args.comment, authenticated=False)
+        return _with_service(args, lambda s: s.release(release))
+    decision = Decision(
+        action_id=args.id,
+        approve=args.verb == "approve",
+        by=by,
+        comment=args.comment,
+        reason=getattr(args, "reason", ""),
+        authenticated=False,
+    )
+    return _with_service(args, lambda s: s.decide(decision))
+
+
 def render_action(a: ActionView) -> str:
     line = (
         f"{a.action_id:<34} {a.action.value:<19} {a.target:<24} {a.mode.value:<13} {a.state.value}"
     )
     details = [f"    {a.change}"] if a.change else []
+    if a.approvers > 1:
+        who = f" ({', '.join(a.approved_by)})" if a.approved_by else ""
+        details.append(f"    {a.approvals}{who}")
     if a.decided_by:
-        details.append(f"    by {a.decided_by}" + (f": {a.comment}" if a.comment else ""))
+        flag = " (unauthenticated)" if a.decided_unauthenticated else ""
+        details.append(f"    by {a.decided_by}{flag}" + (f": {a.comment}" if a.comment else ""))
     if a.revert_at:
         details.append(f"    reverts at {a.revert_at:%Y-%m-%d %H:%M:%S} UTC")
     if a.error:

@@ -33,7 +33,7 @@ from riposte.console.session import (
     signed_in,
     start_session,
 )
-from riposte.errors import Conflict, NotFound, RiposteError
+from riposte.errors import Conflict, NotFound, NotPermitted, RiposteError
 from riposte.response import ActionState, Decision, Release, ResponseStatus, response_id_of
 
 router = APIRouter(include_in_schema=False)
@@ -132,6 +132,9 @@ async def decide(action_id: str, request: Request, user: Decider) -> Response:
     )
     try:
         await api_context(request).service.decide(decision)
+    except NotPermitted as err:
+        await deny(api_context(request), request, err, user)
+        return _trouble(user, err)
     except RiposteError as err:
         return _trouble(user, err)
     notice = Notice.APPROVED if approve else Notice.REJECTED
@@ -251,6 +254,8 @@ def _trouble(user: Principal, err: RiposteError) -> Response:
     match err:
         case Conflict():
             title, status = f"Already {err.state.replace('_', ' ')}", 409
+        case NotPermitted():
+            title, status = "Not allowed", 403
         case NotFound():
             title, status = "Not found", 404
         case _:

@@ -79,7 +79,15 @@ def _address(text: str) -> IpAddress | None:
 class Step:
     """One action of a policy, compiled: what it targets and how its parameters are made."""
 
-    __slots__ = ("action", "approval_timeout", "duration", "entity", "on_timeout", "params")
+    __slots__ = (
+        "action",
+        "approval_timeout",
+        "approvers",
+        "duration",
+        "entity",
+        "on_timeout",
+        "params",
+    )
 
     def __init__(self, spec: ActionSpec, policy: Policy) -> None:
         self.action = spec.name
@@ -88,6 +96,7 @@ class Step:
         self.duration = policy.duration if spec.name.reversible else None
         self.approval_timeout: int = policy.approval.timeout
         self.on_timeout: OnTimeout = policy.approval.on_timeout
+        self.approvers: int = policy.approval.approvers
 
 
 def _param_builder(spec: ActionSpec) -> ParamBuilder:
@@ -257,6 +266,7 @@ def _planned(action_id: str, kept: Planned, alert: Alert) -> PlannedAction:
         duration_seconds=step.duration,
         approval_timeout_seconds=step.approval_timeout,
         on_timeout=step.on_timeout,
+        approvers=step.approvers,
         excluded_reason=kept.excluded,
     )
 

@@ -116,8 +116,10 @@ class Match(Frozen):
 
 
 class Approval(Frozen):
-    """How long a human-confirm request waits, and what its silence means."""
+    """How long a human-confirm request waits, what its silence means, and how many distinct
+    principals must approve (M-of-N: one rejection rejects)."""
 
+    approvers: int = Field(default=1, ge=1, le=10)
     timeout: Duration = 4 * 3600
     on_timeout: Annotated[OnTimeout, BeforeValidator(choice(OnTimeout, "on_timeout"))] = (
         OnTimeout.EXPIRE

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -26,7 +27,7 @@ from riposte.audit.events import AuditEvent, AuditFilter, AuditKind
 from riposte.audit.store import AuditStore, open_store
 from riposte.service import ResponseService
 from riposte.settings import NsgBinding, Settings, TenantSettings
-from tests.plugins.temporal import Stack, write_policies
+from tests.plugins.temporal import Stack, record_histories, write_policies
 from worker import run_worker
 
 CLIENT_IP = "203.0.113.7"
@@ -94,7 +95,7 @@ async def cancel_running(client: Client, task_queue: str) -> None:
 
 @pytest.fixture
 async def make_api(
-    temporal_client: Client, tenant: TenantSettings, tmp_path: Path
+    temporal_client: Client, tenant: TenantSettings, tmp_path: Path, request: pytest.FixtureRequest
 ) -> AsyncIterator[ApiFactory]:
     """Start a worker with `policies` (YAML text by name) against the emulator tenant, and the
     app over it, with one token per role. `nsgs` adds NSG bindings to the tenant's; other
@@ -142,8 +143,10 @@ async def make_api(
     yield start
     for http in clients:
         await http.aclose()
-    for queue in queues:
+    for n, queue in enumerate(queues):
         await asyncio.wait_for(cancel_running(temporal_client, queue), 60)
+        if os.environ.get("RIPOSTE_RECORD_HISTORIES"):
+            await record_histories(temporal_client, queue, f"{request.node.name}-{n}")
     for stop, task in workers:
         stop.set()
         await asyncio.wait_for(task, 60)  # a worker that cannot stop is a failure, not a hang

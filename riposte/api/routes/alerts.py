@@ -14,7 +14,7 @@ from riposte.alerts import Alert, AlertCaps
 from riposte.api import intake
 from riposte.api.auth import Permission, deny, require
 from riposte.api.context import ApiContext, api_context
-from riposte.api.errors import Problem, Unauthenticated, problem_of
+from riposte.api.errors import Forbidden, Problem, Unauthenticated, problem_of
 from riposte.api.intake import BatchAnswer, ItemAnswer
 from riposte.api.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER
 from riposte.api.tokens import Principal
@@ -60,7 +60,10 @@ _ANSWERS: dict[int | str, dict[str, Any]] = {
     207: {"model": BatchAnswer, "description": "a batch with refused items, each answered"},
     400: {"model": Problem, "description": "malformed JSON, with its line and column"},
     401: {"model": Problem, "description": "no or unknown token, or a bad or replayed signature"},
-    403: {"model": Problem, "description": "a role that may not send alerts"},
+    403: {
+        "model": Problem,
+        "description": "a role that may not send alerts, or a source the token is not bound to",
+    },
     413: {"model": Problem, "description": "a body over the size limit"},
     422: {"model": Problem, "description": "a schema violation or an unknown format"},
 }
@@ -89,7 +92,11 @@ async def post_alerts(
     except RiposteError as err:
         ctx.metrics.alerts_refused.labels(problem_of(err)[1].error.value).inc()
         raise
-    answers = await intake.submit_batch(ctx.service, parsed)
+    parsed, unbound = intake.bind(parsed, principal)
+    if unbound:
+        claimed = ", ".join(unbound)
+        await deny(ctx, request, Forbidden(f"claimed source {claimed}, not bound to"), principal)
+    answers = await intake.submit_batch(ctx.service, parsed, principal.name)
     _count(ctx, answers, intake.sources(parsed), principal)
     if decoded.batch:
         batch = intake.tally(answers)

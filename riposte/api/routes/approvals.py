@@ -6,17 +6,17 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 import structlog
-from fastapi import APIRouter, Body, Depends
+from fastapi import APIRouter, Body, Depends, Request
 from pydantic import Field, StringConstraints
 
-from riposte.api.auth import Permission, require
+from riposte.api.auth import Permission, deny, require
 from riposte.api.context import ApiContext, api_context
 from riposte.api.errors import Problem
 from riposte.api.tokens import Principal
-from riposte.errors import Conflict, NotFound
+from riposte.errors import Conflict, NotFound, NotPermitted
 from riposte.model import Frozen
 from riposte.response import ActionView, Decision, Release
-from riposte.service import ApprovalRequest, ResponseService
+from riposte.service import ApprovalRequest
 
 log = structlog.get_logger("riposte.api")
 router = APIRouter(prefix="/v1", tags=["approvals"])
@@ -25,8 +25,12 @@ Context = Annotated[ApiContext, Depends(api_context)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
 _REFUSALS: dict[int | str, dict[str, Any]] = {
     401: {"model": Problem},
-    403: {"model": Problem},
-    409: {"model": Problem, "description": "unknown, already decided or expired: its state"},
+    403: {"model": Problem, "description": "a role that may not decide, or the alert's sender"},
+    409: {
+        "model": Problem,
+        "description": "unknown, already decided or expired (its state), or approved already "
+        "by this principal",
+    },
     422: {"model": Problem},
 }
 
@@ -65,6 +69,7 @@ async def list_approvals(
 @router.post("/approvals/{action_id:path}/approve", responses=_REFUSALS)
 async def approve(
     action_id: str,
+    request: Request,
     principal: Decider,
     ctx: Context,
     body: Annotated[Approve | None, Body()] = None,
@@ -72,11 +77,13 @@ async def approve(
     """Approve a pending action; it runs at once."""
     comment = body.comment if body else ""
     decision = Decision(action_id=action_id, approve=True, by=principal.name, comment=comment)
-    return await _decide(ctx.service, decision)
+    return await _decide(ctx, request, principal, decision)
 
 
 @router.post("/approvals/{action_id:path}/reject", responses=_REFUSALS)
-async def reject(action_id: str, body: Reject, principal: Decider, ctx: Context) -> ActionView:
+async def reject(
+    action_id: str, request: Request, body: Reject, principal: Decider, ctx: Context
+) -> ActionView:
     """Reject a pending action, with a reason; it never runs."""
     decision = Decision(
         action_id=action_id,
@@ -85,7 +92,7 @@ async def reject(action_id: str, body: Reject, principal: Decider, ctx: Context)
         comment=body.comment,
         reason=body.reason,
     )
-    return await _decide(ctx.service, decision)
+    return await _decide(ctx, request, principal, decision)
 
 
 @router.post("/actions/{action_id:path}/release", responses=_REFUSALS)
@@ -106,12 +113,17 @@ async def release(
     return view
 
 
-async def _decide(service: ResponseService, decision: Decision) -> ActionView:
+async def _decide(
+    ctx: ApiContext, request: Request, principal: Principal, decision: Decision
+) -> ActionView:
     try:
-        view = await service.decide(decision)
+        view = await ctx.service.decide(decision)
     except NotFound as err:
         # DESIGN.md: a decision on an unknown action is a 409 too, with its state.
         raise Conflict(str(err), state="unknown") from err
+    except NotPermitted as err:  # the alert's own sender: refused, and audited
+        await deny(ctx, request, err, principal)
+        raise
     log.info(
         "action.decided", action_id=decision.action_id, approve=decision.approve, by=decision.by
     )
