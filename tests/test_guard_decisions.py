@@ -9,12 +9,12 @@ import json
 from typing import Any
 
 import pytest
-from riposte.emulator.client import EmulatorSeam
 from temporalio.client import Client
 
 from riposte.api.tokens import Role
 from riposte.audit.events import AuditFilter, AuditKind
 from riposte.cli import run
+from tenant_emulator.client import EmulatorSeam
 from tests.plugins.api import ApiFactory, ApiHarness
 from tests.responses import HIJACKED, network_policy, scan_alert, takeover_alert, takeover_policy
 
