@@ -44,10 +44,10 @@ async def test_block_ports_adds_one_inbound_deny_and_unblock_removes_it(
     name = rule_name(request.response_id, request.action_id)
     assert result.changed
     assert result.summary == (
-        f"added Deny rule {name} priority 101 on nsg-servers for {VPN_IP} → 445, 9401"
+        f"added Deny rule {name} priority 100 on nsg-servers for {VPN_IP} → 445, 9401"
     )
     rule = nsg_rules(emulator_seam, "nsg-servers")[name]["properties"]
-    assert (rule["access"], rule["direction"], rule["priority"]) == ("Deny", "Inbound", 101)
+    assert (rule["access"], rule["direction"], rule["priority"]) == ("Deny", "Inbound", 100)
     assert rule["sourceAddressPrefix"] == VPN_IP
     assert rule["destinationAddressPrefix"] == "10.0.0.0/16"
     assert rule["destinationPortRanges"] == ["445", "9401"]
@@ -108,15 +108,15 @@ async def test_a_retry_that_finds_its_own_rule_reports_it_added(
 async def test_block_outbound_denies_everything_from_the_device_on_its_own_nsg(
     acts: TenantActivities, emulator_seam: EmulatorSeam
 ) -> None:
-    """The outbound deny lands on nsg-vpn, which holds the device, and names earlier allows."""
+    """The outbound deny lands on nsg-vpn, which holds the device, ahead of every allow rule."""
     before = emulator_seam.state()["nsgs"]
     request = action_input(ActionName.BLOCK_OUTBOUND, VPN_IP)
     result = await run(acts.network.block_outbound, request)
     name = rule_name(request.response_id, request.action_id)
     rule = nsg_rules(emulator_seam, "nsg-vpn")[name]["properties"]
-    assert (rule["access"], rule["direction"], rule["priority"]) == ("Deny", "Outbound", 101)
+    assert (rule["access"], rule["direction"], rule["priority"]) == ("Deny", "Outbound", 100)
     assert (rule["destinationAddressPrefix"], rule["destinationPortRange"]) == ("*", "*")
-    assert "allow rules evaluated before it: AllowVpnToServers (100)" in result.summary
+    assert "allow rules evaluated before it" not in result.summary
     await run(acts.network.unblock, revert_input(request, result))
     assert emulator_seam.state()["nsgs"] == before
 
@@ -130,7 +130,7 @@ async def test_simulation_names_rule_and_priority_and_changes_nothing(
     result = await run(acts.network.block_ports, request)
     name = rule_name(request.response_id, request.action_id)
     assert result.summary == (
-        f"would add Deny rule {name} priority 101 on nsg-servers for {VPN_IP} → 445, 9401"
+        f"would add Deny rule {name} priority 100 on nsg-servers for {VPN_IP} → 445, 9401"
     )
     assert result.api_calls[0].startswith("PUT /resourceGroups/rg-core/")
     assert emulator_seam.state() == before
@@ -149,7 +149,7 @@ async def test_concurrent_writers_get_distinct_priorities(
     )
     rules = nsg_rules(emulator_seam, "nsg-servers")
     ours = [rules[rule_name(RESPONSE_ID, a.action_id)]["properties"] for a in (first, second)]
-    assert sorted(rule["priority"] for rule in ours) == [101, 102]
+    assert sorted(rule["priority"] for rule in ours) == [100, 101]
     assert emulator_seam.call_count(PUT_RULE) == 3  # one PUT lost the race and was retried
 
 

@@ -6,22 +6,15 @@ emulator speaks each SDK's wire format closely enough for unchanged code paths.
 
 from __future__ import annotations
 
-import ssl
 import time
-from collections.abc import AsyncIterator
 
-import httpx
 import pytest
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.identity import ClientSecretCredential
-from azure.identity.aio import ClientSecretCredential as AsyncClientSecretCredential
 from azure.mgmt.network.aio import NetworkManagementClient
 from azure.mgmt.network.models import SecurityRule, SecurityRulePropertiesFormat
 from kiota_abstractions.base_request_configuration import RequestConfiguration
 from kiota_abstractions.default_query_parameters import QueryParameters
-from kiota_authentication_azure.azure_identity_authentication_provider import (
-    AzureIdentityAuthenticationProvider,
-)
 from msgraph.generated.models.message_rule import MessageRule
 from msgraph.generated.models.message_rule_actions import MessageRuleActions
 from msgraph.generated.models.o_data_errors.o_data_error import ODataError
@@ -33,63 +26,13 @@ from msgraph.generated.users.item.messages.messages_request_builder import (
     MessagesRequestBuilder,
 )
 from msgraph.generated.users.item.user_item_request_builder import UserItemRequestBuilder
-from msgraph.graph_request_adapter import GraphRequestAdapter
 from msgraph.graph_service_client import GraphServiceClient
-from msgraph_core import GraphClientFactory  # type: ignore[import-untyped]
 
 from riposte.settings import TenantSettings
 from tenant_emulator.client import EmulatorSeam
 
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
 PHISH = "<AM6PR01MB1234@contoso.com>"
-
-
-def _credential(tenant: TenantSettings) -> AsyncClientSecretCredential:
-    assert tenant.client_secret is not None
-    return AsyncClientSecretCredential(
-        tenant.tenant_id,
-        tenant.client_id,
-        tenant.client_secret.get_secret_value(),
-        authority=tenant.authority_host,
-        disable_instance_discovery=True,
-        connection_verify=str(tenant.ca_bundle),
-    )
-
-
-@pytest.fixture
-async def graph(tenant: TenantSettings) -> AsyncIterator[GraphServiceClient]:
-    credential = _credential(tenant)
-    host = httpx.URL(tenant.graph_url).host
-    auth = AzureIdentityAuthenticationProvider(
-        credential, scopes=[GRAPH_SCOPE], allowed_hosts=[host]
-    )
-    # msgraph-core's middleware transport does not close the transport it wraps, so keep a
-    # handle on the real one and close it ourselves.
-    transport = httpx.AsyncHTTPTransport(
-        verify=ssl.create_default_context(cafile=str(tenant.ca_bundle))
-    )
-    http = GraphClientFactory.create_with_default_middleware(
-        client=httpx.AsyncClient(transport=transport, base_url=tenant.graph_url)
-    )
-    adapter = GraphRequestAdapter(auth, http)
-    adapter.base_url = tenant.graph_url
-    yield GraphServiceClient(request_adapter=adapter)
-    await http.aclose()
-    await transport.aclose()
-    await credential.close()
-
-
-@pytest.fixture
-async def network(tenant: TenantSettings) -> AsyncIterator[NetworkManagementClient]:
-    credential = _credential(tenant)
-    client = NetworkManagementClient(
-        credential,
-        tenant.subscription_id,
-        base_url=tenant.arm_endpoint,
-        connection_verify=str(tenant.ca_bundle),
-    )
-    async with credential, client:
-        yield client
 
 
 def test_client_secret_credential_gets_token(
@@ -219,7 +162,7 @@ async def test_arm_put_and_delete_rule_complete(
     """azure-mgmt-network creates and deletes a rule, polling each long-running operation."""
     rule = SecurityRule(
         properties=SecurityRulePropertiesFormat(
-            priority=200,
+            priority=300,
             direction="Inbound",
             access="Deny",
             protocol="*",
@@ -257,7 +200,7 @@ async def test_arm_conflict_is_http_error(network: NetworkManagementClient) -> N
     """A rule reusing a taken priority and direction fails with ARM's SecurityRuleConflict."""
     rule = SecurityRule(
         properties=SecurityRulePropertiesFormat(
-            priority=100,
+            priority=200,
             direction="Inbound",
             access="Deny",
             protocol="Tcp",

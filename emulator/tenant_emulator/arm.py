@@ -88,6 +88,28 @@ async def get_nsg(request: Request) -> Response:
     return arm_response(state_of(request).tenant.network.nsg_json(nsg))
 
 
+async def _body(request: Request) -> dict[str, Any]:
+    try:
+        body = json.loads(await request.body() or b"{}")
+    except json.JSONDecodeError as err:
+        raise ArmError(400, "InvalidRequestFormat", "Cannot parse the request.") from err
+    if not isinstance(body, dict):
+        raise ArmError(400, "InvalidRequestFormat", "Cannot parse the request.")
+    return body
+
+
+async def put_nsg(request: Request) -> Response:
+    """PUT of the NSG itself (what `flushConnection` is set with): an update only, the
+    emulator's NSGs come from the seed."""
+    nsg = _nsg(request)
+    network = state_of(request).tenant.network
+    network.put_nsg(nsg, await _body(request))
+    op = network.start(OperationKind.PUT, nsg, "")
+    status_url, _ = _operation_urls(request, nsg, op)
+    headers = {"Azure-AsyncOperation": status_url, **_poll_hint(state_of(request))}
+    return arm_response(network.nsg_json(nsg), 200, headers)
+
+
 async def list_rules(request: Request) -> Response:
     nsg = _nsg(request)
     return arm_response({"value": list(nsg.rules.values())})
@@ -100,12 +122,7 @@ async def get_rule(request: Request) -> Response:
 
 async def put_rule(request: Request) -> Response:
     nsg = _nsg(request)
-    try:
-        body = json.loads(await request.body() or b"{}")
-    except json.JSONDecodeError as err:
-        raise ArmError(400, "InvalidRequestFormat", "Cannot parse the request.") from err
-    if not isinstance(body, dict):
-        raise ArmError(400, "InvalidRequestFormat", "Cannot parse the request.")
+    body = await _body(request)
     network = state_of(request).tenant.network
     rule, created = network.put_rule(nsg, request.path_params["rule"], body)
     op = network.start(OperationKind.PUT, nsg, rule["name"])
@@ -119,6 +136,7 @@ async def delete_rule(request: Request) -> Response:
     network = state_of(request).tenant.network
     name = request.path_params["rule"]
     if not network.mark_deleting(nsg, name):
+        request.state.no_effect = True  # nothing to delete: no side effect to count
         return arm_response(None, 204)
     op = network.start(OperationKind.DELETE, nsg, name)
     status_url, result_url = _operation_urls(request, nsg, op)
@@ -145,11 +163,14 @@ async def operation_result(request: Request) -> Response:
         )
     if op.kind is OperationKind.DELETE:
         return arm_response(None, 204)
+    if not op.rule_name:
+        return arm_response(network.nsg_json(op.nsg))
     return arm_response(network.rule(op.nsg, op.rule_name))
 
 
 ROUTES: list[Route] = [
     guarded(RouteInfo("arm.nsgs.get", "GET", NSG), get_nsg),
+    guarded(RouteInfo("arm.nsgs.put", "PUT", NSG), put_nsg),
     guarded(RouteInfo("arm.rules.list", "GET", NSG + "/securityRules"), list_rules),
     guarded(RouteInfo("arm.rules.get", "GET", RULE), get_rule),
     guarded(RouteInfo("arm.rules.put", "PUT", RULE), put_rule),

@@ -39,6 +39,15 @@ class EmulatorSeam:
         """Requests so far on one route, e.g. `call_count("PATCH /v1.0/users/{id}")`."""
         return self.calls().get(key, 0)
 
+    def flow(self, src: str, dst: str, port: int, proto: str = "tcp") -> dict[str, Any]:
+        """Whether that flow would pass the NSGs: {decision: allow|deny, nsg, rule, ...}."""
+        response = self._http.get(
+            "/flow", params={"src": src, "dst": dst, "port": port, "proto": proto}
+        )
+        response.raise_for_status()
+        decision: dict[str, Any] = response.json()
+        return decision
+
     def faults(self) -> list[dict[str, Any]]:
         faults: list[dict[str, Any]] = self._get("/faults")
         return faults

@@ -51,6 +51,11 @@ WRITABLE = frozenset(
         "otherMails",
     }
 )
+PASSWORD_PROFILE = {
+    "password": None,
+    "forceChangePasswordNextSignIn": False,
+    "forceChangePasswordNextSignInWithMfa": False,
+}
 USERS_NAMESPACE = uuid.UUID("7f1c6a2e-1b8e-4c4f-9a43-52b1d1f7a001")
 
 
@@ -79,6 +84,7 @@ class Directory:
             user["id"] = seed.id or str(uuid.uuid5(USERS_NAMESPACE, upn.lower()))
             user.setdefault("createdDateTime", created.strftime("%Y-%m-%dT%H:%M:%SZ"))
             user.setdefault("signInSessionsValidFromDateTime", user["createdDateTime"])
+            user.setdefault("passwordProfile", dict(PASSWORD_PROFILE))
             self.users[user["id"]] = user
 
     def find(self, key: str) -> dict[str, Any]:
@@ -118,10 +124,43 @@ class Directory:
                     "Request_BadRequest",
                     "Invalid value specified for property 'accountEnabled' of resource 'User'.",
                 )
+            if name == "passwordProfile":
+                user[name] = self._password_profile(user[name], value)
+                continue
             user[name] = value
+
+    @staticmethod
+    def _password_profile(current: dict[str, Any], value: Any) -> dict[str, Any]:
+        """Graph keeps the flags it is given and never serves the password back."""
+        flags = ("forceChangePasswordNextSignIn", "forceChangePasswordNextSignInWithMfa")
+        if not isinstance(value, dict) or any(
+            not isinstance(value.get(f, False), bool) for f in flags
+        ):
+            raise GraphError(
+                400,
+                "Request_BadRequest",
+                "Invalid value specified for property 'passwordProfile' of resource 'User'.",
+            )
+        password = value.get("password")
+        if password is not None and (not isinstance(password, str) or len(password) < 8):
+            raise GraphError(
+                400,
+                "Request_BadRequest",
+                "The specified password does not comply with password complexity requirements.",
+            )
+        return current | {f: value[f] for f in flags if f in value} | {"password": None}
 
     def revoke_sessions(self, key: str) -> None:
         self.find(key)["signInSessionsValidFromDateTime"] = now_iso()
 
     def by_upn(self) -> dict[str, dict[str, Any]]:
-        return {u["userPrincipalName"].lower(): dict(u) for u in self.users.values()}
+        """The test seam's users, with forceChangePasswordNextSignIn lifted to the top."""
+        return {
+            u["userPrincipalName"].lower(): dict(u)
+            | {
+                "forceChangePasswordNextSignIn": u["passwordProfile"][
+                    "forceChangePasswordNextSignIn"
+                ]
+            }
+            for u in self.users.values()
+        }

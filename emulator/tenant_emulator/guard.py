@@ -72,7 +72,8 @@ def guarded(route: RouteInfo, handler: Handler) -> Route:
             return response_for(err)
         except ClientDisconnect:  # the caller went away mid-request: nothing was applied
             return Response(status_code=499)
-        if route.method != "GET" and response.status_code < 300:
+        applied = not getattr(request.state, "no_effect", False)
+        if route.method != "GET" and response.status_code < 300 and applied:
             state.effects[route.key] += 1
         return response
 

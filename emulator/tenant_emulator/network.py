@@ -62,6 +62,7 @@ class Nsg:
     location: str
     cidr: str
     rules: dict[str, dict[str, Any]] = field(default_factory=dict)  # by lower-cased name
+    flush_connection: bool = False
     guid: str = field(default_factory=lambda: str(uuid.uuid4()))
 
     def resource_id(self, subscription: str) -> str:
@@ -157,6 +158,26 @@ def normalize_rule(props: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def default_rules() -> list[dict[str, Any]]:
+    """Azure's default rules, every NSG's last ones, as {name, properties}."""
+    rules = []
+    for name, priority, direction, access, source, destination in _DEFAULT_RULES:
+        props = normalize_rule(
+            {
+                "priority": 100,
+                "direction": direction,
+                "access": access,
+                "protocol": "*",
+                "sourcePortRange": "*",
+                "destinationPortRange": "*",
+                "sourceAddressPrefix": source,
+                "destinationAddressPrefix": destination,
+            }
+        ) | {"priority": priority}
+        rules.append({"name": name, "properties": props})
+    return rules
+
+
 class Network:
     """NSGs by (resource group, name), both case-insensitive, and their pending operations."""
 
@@ -170,6 +191,7 @@ class Network:
         self.operations: dict[str, Operation] = {}
         for seed in nsgs:
             nsg = Nsg(seed.name, seed.resource_group, seed.location or location, seed.protects)
+            nsg.flush_connection = seed.flushConnection
             for rule in seed.security_rules:
                 props = normalize_rule(rule.model_dump())
                 nsg.rules[rule.name.lower()] = self._rule_json(nsg, rule.name, props)
@@ -239,6 +261,32 @@ class Network:
         nsg.rules[name.lower()] = rule
         return rule, existing is None
 
+    def put_nsg(self, nsg: Nsg, body: dict[str, Any]) -> None:
+        """PUT of the whole NSG: as in ARM, its securityRules replace the rule set, and
+        `flushConnection` is set. Every rule is checked first; on any error nothing changes."""
+        props = body.get("properties") or {}
+        rules: dict[str, dict[str, Any]] = {}
+        seen: dict[tuple[int, str], str] = {}
+        for item in props.get("securityRules") or []:
+            name = str(item.get("name") or "")
+            if not _NAME.match(name):
+                raise ArmError(400, "InvalidResourceName", f"Resource name {name} is invalid.")
+            rule_props = normalize_rule(item.get("properties") or {})
+            key = (rule_props["priority"], rule_props["direction"])
+            if key in seen:
+                raise _invalid(
+                    "SecurityRuleConflict",
+                    f"Security rule {name} conflicts with rule {seen[key]}. Rules cannot have "
+                    "the same Priority and Direction. To learn more, see aka.ms/nsgrules.",
+                )
+            seen[key] = name
+            rules[name.lower()] = self._rule_json(nsg, name, rule_props)
+        flush = props.get("flushConnection", nsg.flush_connection)
+        if not isinstance(flush, bool):
+            raise ArmError(400, "InvalidRequestFormat", "flushConnection must be a boolean.")
+        nsg.rules = rules
+        nsg.flush_connection = flush
+
     def start(self, kind: OperationKind, nsg: Nsg, rule_name: str) -> Operation:
         op = Operation(str(uuid.uuid4()), kind, nsg, rule_name, self.polls, time.monotonic())
         self.operations[op.id] = op
@@ -291,20 +339,8 @@ class Network:
 
     def nsg_json(self, nsg: Nsg) -> dict[str, Any]:
         defaults = []
-        for name, priority, direction, access, source, destination in _DEFAULT_RULES:
-            props = normalize_rule(
-                {
-                    "priority": 100,
-                    "direction": direction,
-                    "access": access,
-                    "protocol": "*",
-                    "sourcePortRange": "*",
-                    "destinationPortRange": "*",
-                    "sourceAddressPrefix": source,
-                    "destinationAddressPrefix": destination,
-                }
-            ) | {"priority": priority}
-            rule = self._rule_json(nsg, name, props)
+        for default in default_rules():
+            rule = self._rule_json(nsg, default["name"], default["properties"])
             rule["id"] = rule["id"].replace("/securityRules/", "/defaultSecurityRules/")
             rule["type"] = "Microsoft.Network/networkSecurityGroups/defaultSecurityRules"
             defaults.append(rule)
@@ -317,6 +353,7 @@ class Network:
             "properties": {
                 "provisioningState": "Succeeded",
                 "resourceGuid": nsg.guid,
+                "flushConnection": nsg.flush_connection,
                 "securityRules": list(nsg.rules.values()),
                 "defaultSecurityRules": defaults,
             },

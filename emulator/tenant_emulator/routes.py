@@ -27,7 +27,10 @@ routes by a glob over names ("graph.mail.*") or by "METHOD /path/glob".
     graph.mail.folder_messages.list GET   /v1.0/users/{id}/mailFolders/{folder}/messages
     graph.mail.folder_messages.get  GET   /v1.0/users/{id}/mailFolders/{folder}/messages/{message}
     graph.mail.folder_messages.move POST  .../mailFolders/{folder}/messages/{message}/move
-    arm.nsgs.get                  GET     /subscriptions/{sub}/resourceGroups/{rg}/providers/
+    graph.auth_methods.*, graph.grants.*, graph.service_principals.*, graph.audits.list,
+    graph.roles.*, graph.role_assignments.list      see tenant_emulator/graph_identity.py
+    graph.named_locations.*, graph.ca_policies.*     see tenant_emulator/graph_ca.py
+    arm.nsgs.get|put              GET/PUT /subscriptions/{sub}/resourceGroups/{rg}/providers/
                                           Microsoft.Network/networkSecurityGroups/{nsg}
     arm.rules.list                GET     (that)/securityRules
     arm.rules.get|put|delete      ...     (that)/securityRules/{rule}
@@ -80,6 +83,11 @@ LOCATION = "/subscriptions/{sub}/providers/Microsoft.Network/locations/{location
 # The ARM permission each route needs, named in AuthorizationFailed when it is refused.
 ARM_ACTIONS = {
     "arm.nsgs.get": "Microsoft.Network/networkSecurityGroups/read",
+    "arm.nsgs.put": "Microsoft.Network/networkSecurityGroups/write",
+    "arm.nics.list": "Microsoft.Network/networkInterfaces/read",
+    "arm.nics.get": "Microsoft.Network/networkInterfaces/read",
+    "arm.flow_logs.list": "Microsoft.Network/networkWatchers/flowLogs/read",
+    "arm.flow_logs.get": "Microsoft.Network/networkWatchers/flowLogs/read",
     "arm.rules.list": "Microsoft.Network/networkSecurityGroups/securityRules/read",
     "arm.rules.get": "Microsoft.Network/networkSecurityGroups/securityRules/read",
     "arm.rules.put": "Microsoft.Network/networkSecurityGroups/securityRules/write",

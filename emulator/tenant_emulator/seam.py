@@ -6,6 +6,7 @@ and its own requests are not counted.
     GET    /_emulator/state    users, inbox_rules, messages, mail_folders (by UPN), nsgs (by name)
     GET    /_emulator/calls    {"METHOD /route/{template}": count}, every request received
     GET    /_emulator/effects  the same, for writes that succeeded: side effects applied
+    GET    /_emulator/flow     ?src=IP&dst=IP&port=N&proto=tcp|udp: {decision, nsg, rule, ...}
     GET    /_emulator/faults   the faults in force, with how often each has hit
     POST   /_emulator/faults   one fault object or a list (see tenant_emulator.faults)
     DELETE /_emulator/faults   clear every fault
@@ -14,6 +15,7 @@ and its own requests are not counted.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from typing import Any
 
@@ -24,6 +26,7 @@ from starlette.routing import Route
 
 from riposte.errors import InvalidInput
 from tenant_emulator.faults import Fault
+from tenant_emulator.flow import Protocol, decide
 from tenant_emulator.guard import state_of
 from tenant_emulator.seed import parse_seed
 
@@ -47,6 +50,23 @@ async def get_calls(request: Request) -> Response:
 
 async def get_effects(request: Request) -> Response:
     return JSONResponse(dict(state_of(request).effects))
+
+
+async def get_flow(request: Request) -> Response:
+    query = request.query_params
+    try:
+        src = ipaddress.ip_address(query["src"])
+        dst = ipaddress.ip_address(query["dst"])
+        port = int(query["port"])
+        proto = Protocol(query.get("proto", "tcp").lower())
+        sport = int(query.get("sport", "49152"))
+    except KeyError as err:
+        return _problem(422, f"missing query parameter {err.args[0]}")
+    except ValueError as err:
+        return _problem(422, f"bad query: {err}")
+    if not (0 <= port <= 65535 and 0 <= sport <= 65535):
+        return _problem(422, "ports run from 0 to 65535")
+    return JSONResponse(decide(state_of(request).tenant.topology, src, dst, port, proto, sport))
 
 
 async def get_faults(request: Request) -> Response:
@@ -89,6 +109,7 @@ ROUTES: list[Route] = [
     Route("/_emulator/state", get_state, methods=["GET"]),
     Route("/_emulator/calls", get_calls, methods=["GET"]),
     Route("/_emulator/effects", get_effects, methods=["GET"]),
+    Route("/_emulator/flow", get_flow, methods=["GET"]),
     Route("/_emulator/faults", get_faults, methods=["GET"]),
     Route("/_emulator/faults", add_faults, methods=["POST"]),
     Route("/_emulator/faults", clear_faults, methods=["DELETE"]),

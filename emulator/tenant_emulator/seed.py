@@ -11,7 +11,15 @@ would: a copy in the sender's Sent Items and one in each in-tenant recipient's I
     users: [{userPrincipalName, displayName, ...Graph user properties}]
     mailboxes: {UPN: {folders: [name], rules: [Graph messageRule, moveToFolder by folder name]}}
     mail: [{internetMessageId, from, to, cc, subject, body, sent, folder, isRead, importance}]
-    nsgs: [{name, resource_group, location, protects, security_rules: [{name, priority, ...}]}]
+    nsgs: [{name, resource_group, location, protects, flushConnection, security_rules: [...]}]
+    auth_methods: {UPN: [{type: microsoftAuthenticator|phone|fido2|..., created, ...Graph props}]}
+    service_principals: [{displayName, appId, publisherName, id}]
+    app_consents: {UPN: [{app: SP displayName, resource: SP displayName, scope, granted}]}
+    directory_roles: [{displayName, roleTemplateId, members: [UPN]}]
+    named_locations, conditional_access_policies: [Graph objects] (none in the demo)
+    virtual_networks: [{name, resource_group, address_space, subnets: [{name, prefix, nsg}]}]
+    nics: [{name, resource_group, subnet, private_ip, mac}]
+    flow_logs: see tenant_emulator.flowlog_seed
 """
 
 from __future__ import annotations
@@ -103,7 +111,73 @@ class SeedNsg(_Seed):
     resource_group: str = Field(min_length=1)
     location: str | None = None
     protects: str
+    flushConnection: bool = False
     security_rules: tuple[SeedSecurityRule, ...] = ()
+
+
+class SeedAuthMethod(BaseModel):
+    """An authentication method: its kind (the Graph route's stem) and its Graph properties."""
+
+    model_config = ConfigDict(frozen=True, extra="allow")
+
+    type: str = Field(min_length=1)
+    id: str | None = None
+    created: str | None = None
+
+    @field_validator("created")
+    @classmethod
+    def _valid_time(cls, value: str | None) -> str | None:
+        if value is not None:
+            resolve_time(value, dt.datetime.now(dt.UTC))
+        return value
+
+
+class SeedServicePrincipal(_Seed):
+    displayName: str = Field(min_length=1)
+    appId: str = Field(min_length=1)
+    publisherName: str | None = None
+    id: str | None = None
+
+
+class SeedConsent(_Seed):
+    app: str = Field(min_length=1)  # the client service principal's displayName
+    resource: str = "Microsoft Graph"
+    scope: str = Field(min_length=1)
+    granted: str = "-400d"
+
+    @field_validator("granted")
+    @classmethod
+    def _valid_time(cls, value: str) -> str:
+        resolve_time(value, dt.datetime.now(dt.UTC))
+        return value
+
+
+class SeedRole(_Seed):
+    displayName: str = Field(min_length=1)
+    roleTemplateId: str = Field(min_length=1)
+    description: str = ""
+    members: tuple[str, ...] = ()
+
+
+class SeedSubnet(_Seed):
+    name: str = Field(min_length=1)
+    prefix: str
+    nsg: str | None = None
+
+
+class SeedVnet(_Seed):
+    name: str = Field(min_length=1)
+    resource_group: str = Field(min_length=1)
+    address_space: tuple[str, ...]
+    subnets: tuple[SeedSubnet, ...] = ()
+
+
+class SeedNic(_Seed):
+    name: str = Field(min_length=1)
+    resource_group: str = Field(min_length=1)
+    subnet: str
+    private_ip: str
+    mac: str = Field(pattern=r"^[0-9A-F]{2}(-[0-9A-F]{2}){5}$")
 
 
 class Seed(_Seed):
@@ -113,6 +187,15 @@ class Seed(_Seed):
     mailboxes: dict[str, SeedMailbox] = {}
     mail: tuple[SeedMail, ...] = ()
     nsgs: tuple[SeedNsg, ...] = ()
+    auth_methods: dict[str, tuple[SeedAuthMethod, ...]] = {}
+    service_principals: tuple[SeedServicePrincipal, ...] = ()
+    app_consents: dict[str, tuple[SeedConsent, ...]] = {}
+    directory_roles: tuple[SeedRole, ...] = ()
+    named_locations: tuple[dict[str, Any], ...] = ()
+    conditional_access_policies: tuple[dict[str, Any], ...] = ()
+    virtual_networks: tuple[SeedVnet, ...] = ()
+    nics: tuple[SeedNic, ...] = ()
+    flow_logs: dict[str, Any] = {}
 
 
 def default_seed_path() -> Path:

@@ -27,7 +27,15 @@ from starlette.responses import JSONResponse, Response
 
 from riposte.errors import Unavailable
 from riposte.settings import NsgBinding, TenantSettings
-from tenant_emulator import arm, graph, graph_mail, login, seam
+from tenant_emulator import (
+    arm,
+    graph,
+    graph_ca,
+    graph_identity,
+    graph_mail,
+    login,
+    seam,
+)
 from tenant_emulator.faults import Fault
 from tenant_emulator.seed import Seed, load_seed
 from tenant_emulator.state import EmulatorState
@@ -46,7 +54,15 @@ async def _no_route(request: Request, exc: Exception) -> Response:
 def build_app(state: EmulatorState) -> Starlette:
     """The ASGI app: login, Graph, ARM and the /_emulator seam over one shared state."""
     app = Starlette(
-        routes=[*seam.ROUTES, *login.ROUTES, *graph.ROUTES, *graph_mail.ROUTES, *arm.ROUTES],
+        routes=[
+            *seam.ROUTES,
+            *login.ROUTES,
+            *graph.ROUTES,
+            *graph_mail.ROUTES,
+            *graph_identity.ROUTES,
+            *graph_ca.ROUTES,
+            *arm.ROUTES,
+        ],
         exception_handlers={404: _no_route, 405: _no_route},
     )
     app.state.emulator = state

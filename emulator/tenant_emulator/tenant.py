@@ -8,11 +8,14 @@ import secrets
 from typing import Any
 
 from riposte.errors import InvalidInput
+from tenant_emulator.conditional_access import ConditionalAccess
 from tenant_emulator.directory import Directory
 from tenant_emulator.errors import GraphError
+from tenant_emulator.identity import Identity
 from tenant_emulator.mailbox import Mailbox
 from tenant_emulator.network import Network
 from tenant_emulator.seed import Seed, SeedMail, resolve_time
+from tenant_emulator.topology import Topology
 
 
 def _iso(moment: dt.datetime) -> str:
@@ -42,6 +45,15 @@ class Tenant:
         for mail in sorted(seed.mail, key=lambda m: resolve_time(m.sent, now)):
             self._deliver(mail, now)
         self.network = Network(self.subscription, seed.nsgs, seed.tenant.location)
+        self.location = seed.tenant.location
+        try:
+            self.identity = Identity(seed, self.directory, now)
+            self.topology = Topology(self.network, seed.virtual_networks, seed.nics)
+        except (GraphError, ValueError, KeyError) as err:
+            raise InvalidInput(f"seed: {err}") from err
+        self.conditional_access = ConditionalAccess(
+            seed.named_locations, seed.conditional_access_policies
+        )
 
     def _seeded_mailbox(self, upn: str) -> Mailbox:
         try:
@@ -146,7 +158,11 @@ class Tenant:
                     "location": nsg.location,
                     "protects": nsg.cidr,
                     "security_rules": copy.deepcopy(list(nsg.rules.values())),
+                    "flushConnection": nsg.flush_connection,
                 }
                 for nsg in self.network.nsgs.values()
             },
+            "nics": self.topology.snapshot(),
+            **self.conditional_access.snapshot(),
+            **self.identity.snapshot(),
         }
