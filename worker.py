@@ -1,4 +1,4 @@
-"""The Riposte worker: runs `RespondToAlert` and every activity it calls.
+"""The Riposte worker: runs `RespondToAlert`, `TrackIncident` and every activity they call.
 
     python worker.py        (the same as `riposte worker`)
 
@@ -26,6 +26,7 @@ from riposte.metrics import metered_store, start_worker_metrics
 from riposte.service import connect
 from riposte.settings import Settings
 from workflows.respond_to_alert import RespondToAlert
+from workflows.track_incident import TrackIncident
 
 
 async def run_worker(
@@ -45,7 +46,7 @@ async def run_worker(
         worker = Worker(
             client,
             task_queue=settings.task_queue,
-            workflows=[RespondToAlert],
+            workflows=[RespondToAlert, TrackIncident],
             activities=activities,
             max_concurrent_activities=settings.max_concurrent_activities,
             max_task_queue_activities_per_second=settings.activities_per_second,

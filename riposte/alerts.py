@@ -64,6 +64,11 @@ class Alert(Frozen):
     score: float = Field(ge=0.0, le=1.0)
     time: datetime
     entities: Entities = Entities()
+    # The vendor's own incident this alert belongs to (Darktrace AI Analyst incident, Defender
+    # incidentId, Sentinel incident name): the strongest correlation key.
+    incident: str | None = Field(
+        default=None, min_length=1, max_length=256, pattern=r"^[A-Za-z0-9._:@-]+$"
+    )
     raw: dict[str, Any] = Field(default_factory=dict)
 
     @property

@@ -72,7 +72,7 @@ async def settled(service: ResponseService, response_id: str) -> ResponseView:
 
 async def run_demo(settings: Settings) -> int:
     async with stack_for(settings) as client:
-        service = ResponseService(client, settings.task_queue)
+        service = ResponseService(client, settings.task_queue, settings.incidents)
         run = time.strftime("%H%M%S")
         alerts = demo_alerts(run)
         print(f"Replaying {len(alerts)} alerts from both incidents...\n", flush=True)

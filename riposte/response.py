@@ -13,6 +13,7 @@ from pydantic import Field
 
 from riposte.actions import ActionName, ActionParams, ActionResult
 from riposte.alerts import Alert
+from riposte.incidents.models import IncidentTask
 from riposte.model import Frozen
 from riposte.settings import Mode
 
@@ -96,6 +97,7 @@ class ResponseView(Frozen):
     response_id: str
     alert: Alert
     status: ResponseStatus
+    incident_id: str = ""  # the incident it belongs to, once joined
     matched: tuple[MatchedPolicy, ...] = ()
     no_match_reason: str = ""
     actions: tuple[ActionView, ...] = ()
@@ -104,6 +106,8 @@ class ResponseView(Frozen):
 class RespondInput(Frozen):
     alert: Alert
     sender: str = ""  # the principal that sent the alert ("" from before senders were known)
+    joins_incident: bool = False  # intake joins it to an incident: wait to learn which
+    incident: IncidentTask | None = None  # set when an incident started it for a shared target
 
 
 CLI_PREFIX = "cli:"  # the CLI's own identity, "cli:<os user>": never a token's name (no ':')

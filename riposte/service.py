@@ -28,6 +28,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from riposte.alerts import Alert
 from riposte.errors import Conflict, NotFound, NotPermitted, Unavailable
+from riposte.incidents.service import IncidentService
 from riposte.model import Frozen
 from riposte.response import (
     ActionState,
@@ -40,8 +41,8 @@ from riposte.response import (
     ResponseView,
     response_id_of,
 )
-from riposte.settings import Settings
-from riposte.temporal_server import RESPONSE_STATUS
+from riposte.settings import IncidentSettings, Settings
+from riposte.temporal_server import INCIDENT_ID, RESPONSE_STATUS, RESPONSE_TARGETS
 from workflows.respond_to_alert import RespondToAlert
 
 
@@ -55,6 +56,8 @@ class ResponseSummary(Frozen):
     status: ResponseStatus
     alert_name: str
     started: datetime
+    incident_id: str = ""
+    targets: tuple[str, ...] = ()
 
 
 class ApprovalRequest(Frozen):
@@ -98,17 +101,29 @@ def _quoted(value: str) -> str:
 
 
 class ResponseService:
-    def __init__(self, client: Client, task_queue: str) -> None:
+    def __init__(
+        self, client: Client, task_queue: str, incidents: IncidentSettings | None = None
+    ) -> None:
         self._client = client
         self._task_queue = task_queue
+        self._join = (incidents or IncidentSettings()).join
+        self.incidents = IncidentService(client, task_queue, incidents)
 
     async def submit(self, alert: Alert, *, sender: str = "") -> Submission:
-        """Start the response to an alert, or recognise it as a duplicate. `sender` is the
-        principal that sent it (the audit's actor on `alert_received`)."""
+        """Start the response to an alert, or recognise it as a duplicate, then join it to its
+        incident. `sender` is the principal that sent it (the audit's actor on
+        `alert_received`). The join is repeated for a duplicate (it changes nothing if it was
+        made), so a sender retrying after a failed join loses nothing."""
+        submission = await self._start(alert, sender)
+        if self._join:
+            await self.incidents.join(alert, submission.response_id)
+        return submission
+
+    async def _start(self, alert: Alert, sender: str) -> Submission:
         try:
             await self._client.start_workflow(
                 RespondToAlert.run,
-                RespondInput(alert=alert, sender=sender),
+                RespondInput(alert=alert, sender=sender, joins_incident=self._join),
                 id=alert.key,
                 task_queue=self._task_queue,
                 # A response that ended in failure may be retried by resending its alert.
@@ -159,6 +174,8 @@ class ResponseService:
                     status=ResponseStatus(found) if found else ResponseStatus.RUNNING,
                     alert_name=str(await wf.memo_value("alert_name", default="")),
                     started=wf.start_time,
+                    incident_id=wf.typed_search_attributes.get(INCIDENT_ID) or "",
+                    targets=tuple(wf.typed_search_attributes.get(RESPONSE_TARGETS) or ()),
                 )
             )
         return summaries

@@ -58,6 +58,16 @@ class TenantSettings(BaseModel):
     quarantine_folder: str = "Riposte Quarantine"
 
 
+class IncidentSettings(BaseModel):
+    """How alerts are correlated into incidents (DESIGN.md, "Incidents")."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    join: bool = True  # intake joins each alert to its incident (one more Temporal call)
+    window_seconds: int = Field(default=72 * 3600, gt=0)  # alerts of one key within it: one
+    history_bound: int = Field(default=2000, ge=10)  # events before an incident continues as new
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="RIPOSTE_", env_nested_delimiter="__", frozen=True, extra="ignore"
@@ -85,6 +95,7 @@ class Settings(BaseSettings):
     # alert_received keeps the native alert for `policy backtest`; its `raw` part is cut to this
     audit_raw_max_bytes: int = Field(default=16_384, ge=0)
     tenant: TenantSettings = TenantSettings()
+    incidents: IncidentSettings = IncidentSettings()
 
     @field_validator("protected_ranges")
     @classmethod

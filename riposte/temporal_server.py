@@ -17,7 +17,12 @@ from temporalio.common import SearchAttributeIndexedValueType, SearchAttributeKe
 
 RESPONSE_STATUS = SearchAttributeKey.for_keyword("ResponseStatus")
 RESPONSE_TARGETS = SearchAttributeKey.for_keyword_list("ResponseTargets")
-SEARCH_ATTRIBUTES: tuple[SearchAttributeKey[Any], ...] = (RESPONSE_STATUS, RESPONSE_TARGETS)
+INCIDENT_ID = SearchAttributeKey.for_keyword("IncidentId")  # on responses: their incident
+SEARCH_ATTRIBUTES: tuple[SearchAttributeKey[Any], ...] = (
+    RESPONSE_STATUS,
+    RESPONSE_TARGETS,
+    INCIDENT_ID,
+)
 _CLI_TYPE = {
     SearchAttributeIndexedValueType.KEYWORD: "Keyword",
     SearchAttributeIndexedValueType.KEYWORD_LIST: "KeywordList",

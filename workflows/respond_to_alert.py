@@ -9,6 +9,7 @@ Deterministic code only: every side effect is an activity, addressed by name.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import timedelta
 
 from temporalio import workflow
@@ -26,6 +27,8 @@ with workflow.unsafe.imports_passed_through():
     )
     from riposte.audit.events import ENGINE, AuditBatch, AuditKind, AuditRecord
     from riposte.audit.received import received_detail, summary
+    from riposte.incidents.models import Escalation, Membership
+    from riposte.incidents.scope import narrowed
     from riposte.policy.engine import PolicySnapshot, ResponsePlan, SnapshotRequest, evaluate
     from riposte.response import (
         ActionState,
@@ -39,7 +42,7 @@ with workflow.unsafe.imports_passed_through():
         ResponseView,
     )
     from riposte.settings import Mode
-    from riposte.temporal_server import RESPONSE_STATUS, RESPONSE_TARGETS
+    from riposte.temporal_server import INCIDENT_ID, RESPONSE_STATUS, RESPONSE_TARGETS
 
 from workflows.action_record import (
     ActionNotInState,
@@ -55,6 +58,8 @@ TARGETS_SEARCHABLE = "response-targets-search-attribute"  # v2: find responses b
 HOLD_UNTIL_RELEASED = "hold-until-released"  # v3: no duration means held until released
 KEEP_NATIVE_ALERT = "alert-received-keeps-alert"  # alert_received holds the alert, for backtest
 MULTI_APPROVAL = "m-of-n-approvals"  # v4: `approval: {approvers: N}` needs N principals
+INCIDENT_MEMBERSHIP = "incident-membership"  # v5: joins its incident, takes its escalations
+JOIN_WAIT = timedelta(seconds=30)  # how long a joined response waits to learn its incident
 POLICY_RETRY_SECONDS = 10  # while the policies cannot be loaded, try again this often
 
 # The engine's bookkeeping (policy snapshot, audit): retried until the store answers.
@@ -85,6 +90,23 @@ class RespondToAlert:
         self._keep_alert = False
         self._multi_approval = False
         self._sender = request.sender
+        self._incident_id = request.incident.incident_id if request.incident else ""
+        self._escalations: list[Escalation] = []
+        self._escalating = False  # v4, and the kill switch is off: escalations apply
+
+    @workflow.signal(name="incident_joined")
+    def incident_joined(self, membership: Membership) -> None:
+        """The incident this response belongs to (sent by `TrackIncident`), with its escalations."""
+        self._incident_id = self._incident_id or membership.incident_id
+        for escalation in membership.escalations:
+            self.escalate(escalation)
+
+    @workflow.signal(name="escalate")
+    def escalate(self, escalation: Escalation) -> None:
+        """An incident-scope policy of this response's incident changes the mode of its actions
+        of the named policies that are not yet carried out (applied by `_escalated`)."""
+        if all(e.by_policy != escalation.by_policy for e in self._escalations):
+            self._escalations.append(escalation)
 
     @workflow.run
     async def run(self, request: RespondInput) -> ResponseView:
@@ -94,8 +116,14 @@ class RespondToAlert:
         self._hold_until_released = workflow.patched(HOLD_UNTIL_RELEASED)
         self._keep_alert = workflow.patched(KEEP_NATIVE_ALERT)
         self._multi_approval = workflow.patched(MULTI_APPROVAL)
+        incidents = workflow.patched(INCIDENT_MEMBERSHIP)
         snapshot = await self._snapshot()
+        if request.incident is not None:
+            snapshot = narrowed(snapshot, request.incident)
         plan = evaluate(self._alert, snapshot, self._id)
+        if incidents:
+            await self._join_incident(request)
+            self._escalating = not snapshot.force_passive
         self._actions = {a.action_id: ActionRecord(a) for a in plan.actions}
         targets = sorted({a.target for a in plan.actions})
         if targets and targets_searchable:
@@ -228,7 +256,40 @@ class RespondToAlert:
                 await self._revert(action, AuditKind.RELEASED, "response cancelled", ENGINE)
             raise
 
+    async def _join_incident(self, request: RespondInput) -> None:
+        """Wait (a bounded time) for the incident intake joined this response to, so that its
+        audit and its modes reflect the incident from the first step."""
+        if request.joins_incident and not self._incident_id:
+            # On timeout no incident worker answered: the response goes on alone.
+            with contextlib.suppress(TimeoutError):
+                await workflow.wait_condition(lambda: bool(self._incident_id), timeout=JOIN_WAIT)
+        if self._incident_id:
+            workflow.upsert_search_attributes([INCIDENT_ID.value_set(self._incident_id)])
+
+    def _escalation_for(self, action: ActionRecord) -> Escalation | None:
+        """The escalation that changes this action's mode, if any (never under the kill switch)."""
+        if not self._escalating:
+            return None
+        for escalation in self._escalations:
+            if action.plan.policy in escalation.policies and action.plan.mode != escalation.mode:
+                return escalation
+        return None
+
+    async def _escalated(self, action: ActionRecord, escalation: Escalation) -> None:
+        """Take the escalation's mode, audited `escalated`."""
+        before = action.plan.mode
+        action.plan = action.plan.model_copy(update={"mode": escalation.mode})
+        detail = (
+            f"{before.value} -> {escalation.mode.value} by incident policy "
+            f"{escalation.by_policy} (incident {self._incident_id})"
+        )
+        record = self._record(action, AuditKind.ESCALATED, detail, suffix=escalation.by_policy)
+        await self._audit([record])
+
     async def _gate_act_hold(self, action: ActionRecord) -> None:
+        escalation = self._escalation_for(action)
+        if escalation is not None:
+            await self._escalated(action, escalation)
         if action.plan.mode is Mode.PASSIVE:
             await self._simulate(action)
             return
@@ -263,13 +324,23 @@ class RespondToAlert:
         action.answerable = True
         try:
             await workflow.wait_condition(
-                lambda: action.decision is not None, timeout=timedelta(seconds=timeout)
+                lambda: action.decision is not None or self._escalation_for(action) is not None,
+                timeout=timedelta(seconds=timeout),
             )
         except TimeoutError:
             action.answerable = False  # before any await: no decision slips in while expiring
             return await self._expire(action)
         decision = action.decision
-        assert decision is not None
+        if decision is None:  # escalated while pending: the new mode decides
+            action.answerable = False
+            escalation = self._escalation_for(action)
+            assert escalation is not None
+            await self._escalated(action, escalation)
+            if action.plan.mode is Mode.PASSIVE:
+                state, kind = ActionState.SIMULATED, AuditKind.SIMULATED
+                await self._enter(action, state, kind, action.change)
+                return False
+            return action.plan.mode is Mode.AUTONOMOUS
         if decision.approve:
             detail = decision.comment
             if action.plan.approvers > 1:
@@ -530,6 +601,7 @@ class RespondToAlert:
             response_id=self._id,
             alert=self._alert,
             status=self._status,
+            incident_id=self._incident_id,
             matched=self._matched,
             no_match_reason=self._no_match,
             actions=tuple(a.view() for a in self._actions.values()),

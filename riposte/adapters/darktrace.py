@@ -21,6 +21,7 @@ from typing import Any
 from riposte.adapters.fields import (
     build_alert,
     host_ip,
+    incident_ref,
     mapping,
     mappings,
     optional_text,
@@ -79,8 +80,21 @@ def _fields(breach: Mapping[str, Any]) -> dict[str, Any]:
         "score": score,
         "time": timestamp(when, "time"),
         "entities": entities,
+        "incident": _ai_analyst_incident(breach),
         "raw": dict(breach),
     }
+
+
+def _ai_analyst_incident(breach: Mapping[str, Any]) -> str | None:
+    """The AI Analyst incident the breach was pieced into: its group id (as incident events and
+    breaches enriched from /aianalyst/incidentevents carry it), else its incident event id."""
+    for holder in (breach, breach.get("aianalyst")):
+        if isinstance(holder, Mapping):
+            for key in ("groupId", "aiaGroupId", "incidentEventId"):
+                found = incident_ref(holder.get(key))
+                if found:
+                    return f"aia-{found}"
+    return None
 
 
 def _model(breach: Mapping[str, Any]) -> Mapping[str, Any]:

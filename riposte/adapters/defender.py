@@ -21,6 +21,7 @@ from typing import Any
 from riposte.adapters.fields import (
     build_alert,
     host_ip,
+    incident_ref,
     mapping,
     mappings,
     optional_text,
@@ -77,6 +78,7 @@ def parse(body: object) -> Alert:
             "score": SCORE_OF[severity],
             "time": timestamp(when, "createdDateTime"),
             "entities": entities,
+            "incident": incident_ref(alert.get("incidentId")),
             "raw": dict(alert),
         }
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -40,6 +41,18 @@ def optional_text(body: Mapping[str, Any], key: str) -> str | None:
     if isinstance(value, str) and value.strip():
         return value.strip()
     return None
+
+
+_INCIDENT_ID = re.compile(r"^[A-Za-z0-9._:@-]{1,256}$")
+
+
+def incident_ref(value: object) -> str | None:
+    """A vendor incident id fit to correlate on; anything else (odd characters, too long, the
+    wrong type) is no incident, never a refused alert."""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return None
+    text = str(value).strip()
+    return text if _INCIDENT_ID.match(text) else None
 
 
 def host_ip(value: object) -> str | None:

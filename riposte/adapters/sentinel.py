@@ -16,6 +16,7 @@ from typing import Any
 from riposte.adapters.fields import (
     build_alert,
     host_ip,
+    incident_ref,
     mapping,
     mappings,
     optional_text,
@@ -75,6 +76,7 @@ def parse(body: object) -> Alert:
             "score": SCORE_OF[severity],
             "time": timestamp(when, f"{where}.createdTimeUtc"),
             "entities": entities,
+            "incident": incident_ref(incident_id),
             "raw": dict(body) if isinstance(body, Mapping) else {},
         }
     )

@@ -56,7 +56,9 @@ async def serve(
     """Serve the API and console on host:port until `stop` is set."""
     store = open_store(settings.audit_store_url)
     tokens = TokenStore.in_data_dir(settings.data_dir)
-    app = create_app(settings, ResponseService(client, settings.task_queue), store, tokens)
+    app = create_app(
+        settings, ResponseService(client, settings.task_queue, settings.incidents), store, tokens
+    )
     try:
         async with listening(app, host, port) as url:
             log.info("api.listening", url=f"{url}/", tokens=len(tokens.records()))

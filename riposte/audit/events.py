@@ -23,6 +23,7 @@ class AuditKind(StrEnum):
     REVERTED = "reverted"
     RELEASED = "released"
     DENIED = "denied"  # a refused API attempt (authentication or role)
+    ESCALATED = "escalated"  # an incident-scope policy changed an action's mode
 
 
 ENGINE = "engine"

@@ -86,7 +86,7 @@ def _with_service(args: argparse.Namespace, work: Callable[[ResponseService], Aw
 
     async def go() -> T:
         client = await connect(settings)
-        return await work(ResponseService(client, settings.task_queue))
+        return await work(ResponseService(client, settings.task_queue, settings.incidents))
 
     return asyncio.run(go())
 

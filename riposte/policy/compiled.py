@@ -24,7 +24,7 @@ from typing import NamedTuple
 from riposte.actions import ActionName, ActionParams, RuleSelection
 from riposte.alerts import Alert
 from riposte.policy.matchers import MEMO_LIMIT, Facts, Matcher, compile_match
-from riposte.policy.models import ActionSpec, Policy
+from riposte.policy.models import ActionSpec, Policy, Scope
 from riposte.policy.patterns import compiled_globs
 from riposte.policy.snapshot import PolicySnapshot, SnapshotPolicy
 from riposte.response import MatchedPolicy, OnTimeout, PlannedAction
@@ -185,7 +185,9 @@ class CompiledSnapshot:
     def __init__(self, snapshot: PolicySnapshot) -> None:
         self.snapshot = snapshot
         self.guard = Guard(snapshot.protected_users, snapshot.protected_ranges)
-        ordered = sorted(snapshot.policies, key=lambda p: p.policy.name)
+        # Incident-scope policies are the incidents' to evaluate (riposte.incidents.scope).
+        alert_scoped = (p for p in snapshot.policies if p.policy.scope is Scope.ALERT)
+        ordered = sorted(alert_scoped, key=lambda p: p.policy.name)
         self.policies = tuple(CompiledPolicy(p, _mode(p.policy, snapshot)) for p in ordered)
         self.memo: dict[tuple[str, str, str], str] = {}
 

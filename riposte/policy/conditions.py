@@ -87,6 +87,28 @@ class ScoreCondition(Frozen):
         return f"{self.op.value} {self.value:g}"
 
 
+class CountCondition(Frozen):
+    """A count of an incident's distinct accounts, devices or alerts: ">= 2"."""
+
+    op: Op
+    value: int
+
+    def holds(self, count: int) -> bool:
+        return self.op.holds(count, self.value)
+
+    def __str__(self) -> str:
+        return f"{self.op.value} {self.value}"
+
+
+def parse_count_condition(text: object) -> CountCondition | Any:
+    if isinstance(text, CountCondition):
+        return text
+    op, value = _split(text, "count")
+    if not value.isdigit():
+        raise ValueError(f"bad comparison {text!r}: {value!r} is not a whole number")
+    return CountCondition(op=op, value=int(value))
+
+
 def parse_severity_condition(text: object) -> SeverityCondition | Any:
     if isinstance(text, SeverityCondition):
         return text
@@ -124,6 +146,11 @@ SeverityComparison = Annotated[
 ScoreComparison = Annotated[
     ScoreCondition,
     BeforeValidator(parse_score_condition),
+    PlainSerializer(str, return_type=str),
+]
+CountComparison = Annotated[
+    CountCondition,
+    BeforeValidator(parse_count_condition),
     PlainSerializer(str, return_type=str),
 ]
 EntityName = Annotated[str, BeforeValidator(parse_entity_name)]

@@ -4,6 +4,7 @@
 I/O.
 
 Rules, in order:
+- Incident-scope policies are skipped: an incident evaluates them as it grows.
 - Policies are tried in name order; every policy whose `match` holds contributes its actions in
   the order it lists them.
 - A policy's mode is `passive` when the engine-wide kill switch is on, else its own `mode`, else

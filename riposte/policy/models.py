@@ -1,12 +1,15 @@
 """A response policy, as loaded from YAML: frozen models that hold data and never run code.
 
     Policy
+    ├── scope                 alert (default) | incident: evaluated each time an incident grows
     ├── match: Match          every key must hold; a list means "any of"
     │   ├── source, name (globs), name_regex (RE2), severity, score, entities
+    │   ├── incident: IncidentMatch   counts of accounts, devices, alerts `within` (incident scope)
     │   ├── any: [Match, ...] at least one holds
     │   └── not: Match        must not hold
     ├── mode, approval, duration
     ├── actions: [ActionSpec, ...]
+    ├── escalate: Escalate    incident scope: the mode of the incident's responses of named policies
     └── exclude: Exclude      users and IPs / CIDRs never acted on
 
 Validation errors carry messages meant for `policy check`: they name the valid choices and, for
@@ -26,7 +29,12 @@ from pydantic_core import PydanticCustomError
 from riposte.actions import ActionName, RuleSelection
 from riposte.model import Frozen
 from riposte.policy.choices import unknown_choice
-from riposte.policy.conditions import EntityName, ScoreComparison, SeverityComparison
+from riposte.policy.conditions import (
+    CountComparison,
+    EntityName,
+    ScoreComparison,
+    SeverityComparison,
+)
 from riposte.policy.durations import Duration
 from riposte.policy.patterns import PatternError, compiled_regex
 from riposte.response import OnTimeout
@@ -87,6 +95,27 @@ Network = Annotated[str, BeforeValidator(_network)]
 Port = Annotated[int, BeforeValidator(_port)]
 
 
+class Scope(StrEnum):
+    ALERT = "alert"  # evaluated once per alert, acting on its entities
+    INCIDENT = "incident"  # evaluated each time an incident grows, acting on its shared entities
+
+
+class IncidentMatch(Frozen):
+    """How far an incident has grown: distinct accounts and devices, and alerts, counting only
+    the incident's alerts that meet the rest of the match, within `within` of the latest one."""
+
+    accounts: CountComparison | None = None
+    devices: CountComparison | None = None
+    alerts: CountComparison | None = None
+    within: Duration | None = None
+
+    @model_validator(mode="after")
+    def _counts_something(self) -> Self:
+        if self.accounts is None and self.devices is None and self.alerts is None:
+            raise ValueError("match.incident needs a count: accounts, devices or alerts")
+        return self
+
+
 class Match(Frozen):
     """Which alerts a policy answers. Every key given must hold; an empty match is refused."""
 
@@ -106,11 +135,12 @@ class Match(Frozen):
     entities: AnyOf[EntityName] = ()  # all of these must be present
     any_of: tuple[Match, ...] = Field(default=(), alias="any")
     none_of: Match | None = Field(default=None, alias="not")
+    incident: IncidentMatch | None = None  # scope: incident only
 
     @model_validator(mode="after")
     def _not_empty(self) -> Self:
         held = (self.source, self.name, self.name_regex, self.severity, self.score, self.entities)
-        if not any(held) and not self.any_of and self.none_of is None:
+        if not any(held) and not self.any_of and self.none_of is None and self.incident is None:
             raise ValueError("a match block needs at least one condition")
         return self
 
@@ -180,21 +210,52 @@ class ActionSpec(Frozen):
         return self
 
 
+class Escalate(Frozen):
+    """Once an incident-scope policy matches, the incident's later and still-pending responses
+    of `policies` take `mode` (the kill switch and the budgets still win)."""
+
+    mode: Annotated[Mode, BeforeValidator(choice(Mode, "mode"))]
+    policies: AnyOf[Annotated[str, Field(pattern=POLICY_NAME)]] = Field(min_length=1)
+
+
 class Policy(Frozen):
     """One response policy (DESIGN.md, "Policy language")."""
 
     name: str = Field(pattern=POLICY_NAME)
     description: str = ""
+    scope: Annotated[Scope, BeforeValidator(choice(Scope, "scope"))] = Scope.ALERT
     match: Match
     mode: Annotated[Mode | None, BeforeValidator(choice(Mode, "mode"))] = None
     approval: Approval = Approval()
-    actions: tuple[ActionSpec, ...] = Field(min_length=1)
+    actions: tuple[ActionSpec, ...] = ()
+    escalate: Escalate | None = None
     duration: Duration | None = None  # reversible actions revert after this
     exclude: Exclude = Exclude()
 
     @model_validator(mode="after")
+    def _fits_its_scope(self) -> Self:
+        """An incident-scope policy counts with match.incident and may only escalate; an
+        alert-scope one needs actions and cannot count or escalate."""
+        if self.scope is Scope.INCIDENT:
+            if self.match.incident is None:
+                raise ValueError("a policy with scope: incident needs match.incident")
+            if not self.actions and self.escalate is None:
+                raise ValueError("a policy needs actions, or (scope: incident) escalate")
+            return self
+        if self.match.incident is not None:
+            raise ValueError("match.incident needs scope: incident")
+        if self.escalate is not None:
+            raise ValueError("escalate needs scope: incident")
+        if not self.actions:
+            raise ValueError("a policy needs at least one action")
+        return self
+
+    @model_validator(mode="after")
     def _targets_required(self) -> Self:
-        """Each action acts on an alert entity, so the match must require that entity."""
+        """Each action acts on an alert entity, so the match must require that entity (an
+        incident-scope action acts on the incident's shared entities instead)."""
+        if self.scope is Scope.INCIDENT:
+            return self
         required = set(self.match.entities)
         for index, spec in enumerate(self.actions):
             entity = spec.name.target_entity

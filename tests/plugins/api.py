@@ -129,7 +129,11 @@ async def make_api(
         )
         store = open_store(settings.audit_store_url)
         stores.append(store)
-        stack = Stack(settings, ResponseService(temporal_client, settings.task_queue), store)
+        stack = Stack(
+            settings,
+            ResponseService(temporal_client, settings.task_queue, settings.incidents),
+            store,
+        )
         tokens = TokenStore.in_data_dir(data_dir)
         app = create_app(settings, stack.service, store, tokens)
         transport = httpx.ASGITransport(app=app, client=(CLIENT_IP, 50123))

@@ -122,7 +122,7 @@ async def make_stack(
         task = asyncio.create_task(run_worker(temporal_client, settings, stop=stop))
         stack = Stack(
             settings,
-            ResponseService(temporal_client, settings.task_queue),
+            ResponseService(temporal_client, settings.task_queue, settings.incidents),
             open_store(settings.audit_store_url),
         )
         running.append((stack, stop, task))

@@ -1,0 +1,108 @@
+"""Incidents on the real dev server: correlation, windows, concurrent joins, escalation."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+from temporalio.client import Client
+
+from riposte.incidents.models import IncidentView
+from riposte.incidents.service import IncidentService
+from riposte.response import ActionState
+from tests.plugins.temporal import StackFactory
+from tests.responses import (
+    VPN_IP,
+    all_in,
+    network_policy,
+    scan_alert,
+    takeover_alert,
+    takeover_policy,
+    wait_for,
+)
+
+
+async def incident_of(
+    incidents: IncidentService, response_id: str, *, alerts: int = 1, within: float = 60.0
+) -> IncidentView:
+    """Poll until the response's incident holds at least `alerts` alerts."""
+    deadline = asyncio.get_running_loop().time() + within
+    found: list[IncidentView] = []
+    while asyncio.get_running_loop().time() < deadline:
+        found = [i for i in await incidents.list() if response_id in i.responses]
+        if found and found[0].alerts >= alerts:
+            return found[0]
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{response_id} never reached an incident of {alerts}: {found}")
+
+
+async def test_alerts_from_one_attacker_ip_become_one_incident(make_stack: StackFactory) -> None:
+    """Alerts on different accounts from one public IP join one incident, which shows each
+    response its incident id."""
+    stack = await make_stack({"m365-account-takeover": takeover_policy("passive")})
+    ids = [
+        (await stack.service.submit(takeover_alert(user))).response_id
+        for user in ("adele@contoso.com", "ben@contoso.com")
+    ]
+    incident = await incident_of(stack.service.incidents, ids[0], alerts=2)
+    assert incident.key == "ip:198.51.100.7"
+    assert set(incident.accounts) == {"adele@contoso.com", "ben@contoso.com"}
+    assert incident.attacker_ips == ("198.51.100.7",)
+    assert set(ids) <= set(incident.responses)
+    view = await wait_for(stack.service, ids[1], all_in(ActionState.SIMULATED))
+    assert view.incident_id == incident.incident_id
+    assert await stack.service.incidents.view(incident.incident_id) == incident
+
+
+async def test_a_vendor_incident_id_joins_alerts_from_different_ips(
+    make_stack: StackFactory,
+) -> None:
+    """Two alerts carrying one Defender incident id join one incident even from two IPs."""
+    stack = await make_stack({"m365-account-takeover": takeover_policy("passive")})
+    first = takeover_alert(incident="28282")
+    second = takeover_alert(
+        "chris@contoso.com",
+        incident="28282",
+        entities={"user": "chris@contoso.com", "ip": "203.0.113.9", "asn": "AS64501"},
+    )
+    ids = [(await stack.service.submit(a)).response_id for a in (first, second)]
+    incident = await incident_of(stack.service.incidents, ids[0], alerts=2)
+    assert incident.key == "vendor:darktrace:28282"
+    assert set(incident.attacker_ips) == {"198.51.100.7", "203.0.113.9"}
+    assert set(ids) <= set(incident.responses)
+
+
+async def test_an_alert_outside_the_window_opens_a_new_incident(
+    make_stack: StackFactory,
+) -> None:
+    """An alert of the same key past the window opens the key's next incident; the first
+    incident is closed and keeps its own alerts."""
+    stack = await make_stack({"network-lateral-movement": network_policy("passive")})
+    early = scan_alert()
+    late = scan_alert().model_copy(update={"time": early.time + timedelta(hours=73)})
+    first = (await stack.service.submit(early)).response_id
+    one = await incident_of(stack.service.incidents, first)
+    second = (await stack.service.submit(late)).response_id
+    two = await incident_of(stack.service.incidents, second)
+    assert one.key == two.key == f"target:{VPN_IP}"
+    assert two.incident_id != one.incident_id
+    assert (await stack.service.incidents.view(one.incident_id)).status.value == "closed"
+    assert two.status.value == "open" and two.responses == (second,)
+
+
+async def test_fifty_concurrent_alerts_give_one_incident_holding_fifty(
+    make_stack: StackFactory, temporal_client: Client
+) -> None:
+    """Fifty alerts of one incident sent at once race into one incident workflow that holds
+    all fifty (signal-with-start loses none)."""
+    stack = await make_stack({"network-lateral-movement": network_policy("passive")})
+    base = datetime(2023, 2, 14, 22, 41, tzinfo=UTC)
+    alerts = [
+        scan_alert().model_copy(update={"time": base + timedelta(minutes=n)}) for n in range(50)
+    ]
+    submissions = await asyncio.gather(*(stack.service.submit(a) for a in alerts))
+    incident = await incident_of(stack.service.incidents, submissions[0].response_id, alerts=50)
+    assert incident.alerts == 50
+    assert set(incident.responses) == {s.response_id for s in submissions}
+    query = f"WorkflowType = 'TrackIncident' AND TaskQueue = '{stack.settings.task_queue}'"
+    assert len([wf async for wf in temporal_client.list_workflows(query)]) == 1
