@@ -1,4 +1,4 @@
-"""`riposte policy check [PATH...]` and `riposte policy test ALERT`: no side effects."""
+"""`riposte policy check [PATH...]`, `policy test ALERT` and `policy backtest`: no side effects."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any
 from riposte.adapters import AUTO, SUPPORTED_FORMATS
 from riposte.adapters.caps import parse_bounded
 from riposte.alerts import Alert
-from riposte.cli import common
+from riposte.cli import backtest, common
 from riposte.errors import InvalidInput
 from riposte.policy.check import check_policies
 from riposte.policy.durations import format_duration
@@ -47,6 +47,7 @@ def register(sub: Any) -> None:
     common.add_policies(test)
     common.add_format(test)
     test.set_defaults(func=test_command)
+    backtest.register(commands)
 
 
 def check_command(args: argparse.Namespace) -> int:

@@ -1,0 +1,156 @@
+"""A backtest: past alerts through a compiled policy set, tallied; nothing runs, nothing changes.
+
+    Backtest(policies, against=None, budgets=Budgets())
+        .add(alert)          one alert: the same `decide` the live engine plans with
+        .report(...)         the BacktestReport
+
+Each alert is decided once per set; only counts, distinct targets and the budget ledger are
+kept, so memory grows with distinct targets, not with alerts. An alert seen again (same source
+and id) is counted as a duplicate and not replayed: the live engine responds to it once.
+
+Incident-scope policies (h-inc) plug in through `IncidentScope`: the backtest hands it every
+alert, in the order given (time order for the audit store), and tallies the verdicts it returns
+as the incident grows, beside the alert-scope ones.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from typing import Protocol
+
+from riposte.actions import ActionName
+from riposte.alerts import Alert
+from riposte.backtest.budgets import BudgetLedger
+from riposte.backtest.compare import changes_between
+from riposte.backtest.report import BacktestReport, Budgets, ChangedAlert, PolicyReport
+from riposte.policy.compiled import CompiledSnapshot, Verdict
+from riposte.policy.matchers import Facts
+from riposte.settings import Mode
+
+ACTIONS: tuple[str, ...] = tuple(action.value for action in ActionName)
+_ACTION_INDEX = {action: n for n, action in enumerate(ActionName)}
+
+
+class IncidentScope(Protocol):
+    """Incident-scope policies, replayed as incidents grow (one alert at a time)."""
+
+    def grow(self, facts: Facts) -> Sequence[Verdict]: ...
+
+
+class _Tally:
+    __slots__ = (
+        "actions",
+        "budget_hours",
+        "by_mode",
+        "excluded",
+        "excluded_targets",
+        "matched",
+        "targets",
+    )
+
+    def __init__(self) -> None:
+        self.matched = 0
+        self.actions: Counter[str] = Counter()
+        self.by_mode: dict[str, Counter[str]] = {}
+        self.targets: set[str] = set()
+        self.excluded = 0
+        self.excluded_targets: set[str] = set()
+        self.budget_hours: set[str] = set()
+
+    def report(self) -> PolicyReport:
+        return PolicyReport(
+            matched=self.matched,
+            actions=dict(sorted(self.actions.items())),
+            by_mode={mode: dict(sorted(c.items())) for mode, c in sorted(self.by_mode.items())},
+            targets=tuple(sorted(self.targets)),
+            excluded=self.excluded,
+            excluded_targets=tuple(sorted(self.excluded_targets)),
+            budget_hours=tuple(sorted(self.budget_hours)),
+        )
+
+
+class Backtest:
+    """Tallies what `policies` would have done; with `against`, which alerts would differ."""
+
+    def __init__(
+        self,
+        policies: CompiledSnapshot,
+        *,
+        against: CompiledSnapshot | None = None,
+        budgets: Budgets | None = None,
+        incidents: IncidentScope | None = None,
+    ) -> None:
+        self.policies = policies
+        self.against = against
+        self.budgets = budgets or Budgets()
+        self.incidents = incidents
+        self.alerts = 0
+        self.unmatched = 0
+        self.duplicates = 0
+        self.changed: list[ChangedAlert] = []
+        self._seen: set[str] = set()
+        self._names = [policy.name for policy in policies.policies]
+        self._index = {name: n for n, name in enumerate(self._names)}
+        self._tallies = [_Tally() for _ in self._names]
+        self._ledger = BudgetLedger()
+
+    def add(self, alert: Alert) -> None:
+        key = alert.key
+        if key in self._seen:
+            self.duplicates += 1
+            return
+        self._seen.add(key)
+        self.alerts += 1
+        facts = Facts(alert)
+        verdict = self.policies.decide(facts)
+        second = int(alert.time.timestamp())
+        self._tally(verdict, second)
+        if self.incidents is not None:
+            for grown in self.incidents.grow(facts):
+                self._tally(grown, second)
+        if not verdict.matched:
+            self.unmatched += 1
+        if self.against is not None:
+            old = self.against.decide(facts)
+            changes = changes_between(verdict, old, facts, self.policies, self.against)
+            if changes:
+                when = alert.time.isoformat().replace("+00:00", "Z")
+                self.changed.append(
+                    ChangedAlert(alert=key, name=alert.name, time=when, changes=changes)
+                )
+
+    def _tally(self, verdict: Verdict, second: int) -> None:
+        tallies, index = self._tallies, self._index
+        for policy in verdict.matched:
+            tallies[index[policy.name]].matched += 1
+        for planned in verdict.actions:
+            n = index[planned.policy.name]
+            tally = tallies[n]
+            if planned.excluded:
+                tally.excluded += 1
+                tally.excluded_targets.add(planned.target)
+                continue
+            action = planned.step.action
+            mode = planned.policy.mode
+            tally.actions[action.value] += 1
+            tally.by_mode.setdefault(mode.value, Counter())[action.value] += 1
+            tally.targets.add(planned.target)
+            if mode is Mode.AUTONOMOUS:
+                self._ledger.record(second, _ACTION_INDEX[action], n)
+
+    def report(self, *, bad_input: int = 0, skipped_events: int = 0) -> BacktestReport:
+        hours, by_policy = self._ledger.tripped(self.budgets, ACTIONS)
+        for n, policy_hours in by_policy.items():
+            self._tallies[n].budget_hours |= policy_hours
+        return BacktestReport(
+            alerts=self.alerts,
+            policies={name: t.report() for name, t in zip(self._names, self._tallies, strict=True)},
+            changed=tuple(self.changed) if self.against is not None else None,
+            unmatched=self.unmatched,
+            duplicates=self.duplicates,
+            bad_input=bad_input,
+            skipped_events=skipped_events,
+            budgets=self.budgets,
+            budget_hours=tuple(hours),
+        )

@@ -1,0 +1,65 @@
+"""One backtest from policy folders and an alert source to a report: the CLI, API and console's.
+
+    load_set(DIR, settings) -> CompiledSnapshot      PolicySetError when a file has errors
+    run(alerts, policies, against=..., budgets=..., progress=...) -> Backtest
+
+The policies are compiled once (`riposte.policy.compiled`) with the engine-wide settings (kill
+switch, default mode, protected users and ranges), exactly as a worker would snapshot them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from riposte.alerts import Alert
+from riposte.backtest.replay import Backtest
+from riposte.backtest.report import Budgets
+from riposte.errors import InvalidInput
+from riposte.policy.compiled import CompiledSnapshot, compile_snapshot
+from riposte.policy.loader import PolicyError, load_policies, snapshot_of
+from riposte.settings import Settings
+
+PROGRESS_EVERY = 10_000
+
+
+class PolicySetError(InvalidInput):
+    """A policy folder that is missing or holds files with errors (each as FILE:LINE: message)."""
+
+    def __init__(self, message: str, errors: Iterable[PolicyError] = ()) -> None:
+        super().__init__(message)
+        self.errors = tuple(errors)
+
+
+def load_set(directory: Path, settings: Settings) -> CompiledSnapshot:
+    """The policies of `directory`, compiled with the engine-wide settings."""
+    if not directory.is_dir():
+        raise PolicySetError(f"no policies folder: {directory}")
+    loaded = load_policies([directory])
+    if loaded.errors:
+        raise PolicySetError(f"{directory}: {len(loaded.errors)} policy error(s)", loaded.errors)
+    return compile_snapshot(snapshot_of(loaded.policies, settings))
+
+
+def budgets_of(settings: Settings) -> Budgets:
+    """The engine-wide budgets. The defaults of DESIGN.md until the budget settings land."""
+    del settings
+    return Budgets()
+
+
+def run(
+    alerts: Iterable[Alert],
+    policies: CompiledSnapshot,
+    *,
+    against: CompiledSnapshot | None = None,
+    budgets: Budgets | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> Backtest:
+    """Replay `alerts` (a stream, read once) through `policies`; `progress` hears the count."""
+    backtest = Backtest(policies, against=against, budgets=budgets)
+    add = backtest.add
+    for n, alert in enumerate(alerts, start=1):
+        add(alert)
+        if progress is not None and n % PROGRESS_EVERY == 0:
+            progress(n)
+    return backtest
