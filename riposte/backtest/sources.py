@@ -71,8 +71,10 @@ def values_of(
 ) -> Iterator[tuple[int, object] | tuple[int, json.JSONDecodeError]]:
     """Each top-level JSON value of `stream` with the line it starts on, or the error there.
 
-    After an error, decoding resumes at the next line. Array brackets and commas between
-    top-level values are skipped, so a JSON array yields its elements.
+    An error is reported at the line its value starts on; decoding resumes at the next line
+    that opens a value (`{` or `[`), so one broken NDJSON line costs only that line. Array
+    brackets and commas between top-level values are skipped, so a JSON array yields its
+    elements.
     """
     buffer, pos, line, eof = "", 0, 1, False
     meter = meter or Meter()
@@ -95,15 +97,9 @@ def values_of(
             if not certain and len(buffer) - pos < MAX_VALUE:
                 buffer, pos, eof = _more(stream, buffer, pos, meter)
                 continue
-            yield line + buffer.count("\n", pos, err.pos), err
-            stop = buffer.find("\n", err.pos)
-            if stop == -1:
-                buffer, pos = "", 0
-                if not eof:  # a value too large: skip to the next line
-                    buffer, pos, eof = _skip_line(stream)
-                continue
-            line += buffer.count("\n", pos, stop)
-            pos = stop
+            yield line, err
+            buffer, pos, skipped, eof = _resync(stream, buffer, pos, eof, meter)
+            line += skipped
             continue
         if end == len(buffer) and not eof and not isinstance(value, dict | list | str):
             # A number or literal at the window's edge may go on in the next chunk.
@@ -120,14 +116,30 @@ def _more(stream: TextIO, buffer: str, pos: int, meter: Meter) -> tuple[str, int
     return buffer[pos:] + chunk, 0, not chunk
 
 
-def _skip_line(stream: TextIO) -> tuple[str, int, bool]:
+def _resync(
+    stream: TextIO, buffer: str, pos: int, eof: bool, meter: Meter
+) -> tuple[str, int, int, bool]:
+    """Past a broken value: to the next line that opens a value ({ or [), counting lines."""
+    skipped = 0
     while True:
-        chunk = stream.read(CHUNK)
-        if not chunk:
-            return "", 0, True
-        stop = chunk.find("\n")
-        if stop != -1:
-            return chunk[stop:], 0, False
+        stop = buffer.find("\n", pos)
+        if stop == -1:
+            if eof:
+                return "", 0, skipped, True
+            chunk = stream.read(CHUNK)
+            meter.read += len(chunk)
+            buffer, pos, eof = chunk, 0, not chunk
+            continue
+        skipped += 1
+        pos = stop + 1
+        start = pos
+        while start < len(buffer) and buffer[start] in " \t\r":
+            start += 1
+        if start == len(buffer) and not eof:
+            buffer, pos, eof = _more(stream, buffer, pos, meter)
+            continue
+        if start < len(buffer) and buffer[start] in "{[":
+            return buffer, pos, skipped, eof
 
 
 def alerts_from_file(path: Path, fmt: str = "auto", meter: Meter | None = None) -> Iterator[Item]:

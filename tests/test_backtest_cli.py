@@ -1,0 +1,191 @@
+"""`riposte policy backtest` on alert files: the report, --against changes, budgets, bad input."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from riposte.cli import run
+
+ROOT = Path(__file__).resolve().parents[1]
+POLICIES = ROOT / "policies"
+DEMO = ROOT / "riposte" / "demo_alerts.json"
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "alerts"
+
+
+def backtest(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[dict[str, Any], str]:
+    """Run the command with --format json; its report and its stderr."""
+    code = run(["policy", "backtest", "--format", "json", *args])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    report: dict[str, Any] = json.loads(out)
+    return report, err
+
+
+def edited(tmp_path: Path, policy: str, old: str, new: str) -> Path:
+    """A copy of the shipped policies with one edit in one file."""
+    folder = tmp_path / "edited"
+    shutil.copytree(POLICIES, folder)
+    path = folder / f"{policy}.yaml"
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+    return folder
+
+
+def test_the_demo_alerts_report_per_policy_in_the_design_shape(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The JSON holds the alert count and, per policy, matched, actions by kind and targets."""
+    report, _ = backtest(capsys, "--policies", str(POLICIES), "--alerts", str(DEMO))
+    assert report["alerts"] == 7
+    assert "changed" not in report
+    takeover = report["policies"]["m365-account-takeover"]
+    assert takeover["matched"] == 3
+    assert takeover["actions"] == {
+        "delete_inbox_rules": 2,
+        "disable_sign_in": 2,
+        "quarantine_mail": 2,
+        "revoke_sessions": 2,
+    }
+    assert takeover["targets"] == ["adele@contoso.com", "ben@contoso.com"]
+    assert takeover["excluded"] == 4 and takeover["excluded_targets"] == ["breakglass@contoso.com"]
+    network = report["policies"]["network-lateral-movement"]
+    assert network["by_mode"] == {"autonomous": {"block_outbound": 2, "block_ports": 2}}
+    assert network["targets"] == ["10.8.0.25"] and network["excluded"] == 2
+
+
+def test_a_raised_severity_floor_lists_exactly_the_alerts_it_loses(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Raising the takeover floor to critical loses exactly the two high-severity takeovers."""
+    policies = edited(tmp_path, "m365-account-takeover", '">= high"', '">= critical"')
+    report, _ = backtest(
+        capsys, "--policies", str(policies), "--against", str(POLICIES), "--alerts", str(DEMO)
+    )
+    assert [c["alert"] for c in report["changed"]] == ["darktrace:dt-30960", "darktrace:dt-30961"]
+    for changed in report["changed"]:
+        [change] = changed["changes"]
+        assert change["policy"] == "m365-account-takeover"
+        assert change["kind"] == "lost_match"
+        assert change["reason"] == "severity high is not >= critical"
+
+
+def test_a_new_exclusion_lists_exactly_the_alerts_whose_actions_it_cancels(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Excluding ben@ changes only ben's takeover, whose actions are now excluded."""
+    policies = edited(
+        tmp_path,
+        "m365-account-takeover",
+        "users: [breakglass@contoso.com]",
+        "users: [breakglass@contoso.com, ben@contoso.com]",
+    )
+    report, _ = backtest(
+        capsys, "--policies", str(policies), "--against", str(POLICIES), "--alerts", str(DEMO)
+    )
+    [changed] = report["changed"]
+    assert changed["alert"] == "darktrace:dt-30960"
+    [change] = changed["changes"]
+    assert change["kind"] == "actions"
+    assert (
+        "disable_sign_in ben@contoso.com now excluded: policy m365-account-takeover"
+        in (change["reason"])
+    )
+    assert report["policies"]["m365-account-takeover"]["targets"] == ["adele@contoso.com"]
+
+
+def scans(count: int, start: datetime, step: timedelta) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": f"scan-{n}",
+            "source": "darktrace",
+            "name": "Device / Network Scan",
+            "severity": "high",
+            "score": 0.8,
+            "time": (start + n * step).isoformat(),
+            "entities": {"ip": f"10.8.1.{n + 1}"},
+        }
+        for n in range(count)
+    ]
+
+
+def test_budget_hours_are_reported_where_autonomous_actions_would_wait(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Fifteen autonomous blocks in one hour trip the per-action budget of 10 in that hour only."""
+    start = datetime(2021, 9, 14, 2, 0, tzinfo=UTC)
+    burst = scans(15, start, timedelta(minutes=2))
+    later = scans(5, start + timedelta(hours=5), timedelta(minutes=1))
+    for n, alert in enumerate(later):
+        alert["id"] = f"later-{n}"
+    path = tmp_path / "scans.ndjson"
+    path.write_text("".join(json.dumps(a) + "\n" for a in burst + later))
+    report, _ = backtest(capsys, "--policies", str(POLICIES), "--alerts", str(path))
+    assert report["budget_hours"] == [
+        {"hour": "2021-09-14T02:00Z", "action": "block_outbound", "deferred": 5},
+        {"hour": "2021-09-14T02:00Z", "action": "block_ports", "deferred": 5},
+    ]
+    assert report["policies"]["network-lateral-movement"]["budget_hours"] == ["2021-09-14T02:00Z"]
+
+
+def test_bad_values_name_their_line_and_the_rest_is_read(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A broken line and a non-alert are named FILE:LINE on stderr; the good alerts still count."""
+    alerts = json.loads(DEMO.read_text())
+    path = tmp_path / "mixed.ndjson"
+    lines = [
+        json.dumps(alerts[0]),
+        '{"id": "broken", ',
+        '{"hello": "world"}',
+        json.dumps(alerts[1]),
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    report, err = backtest(capsys, "--alerts", str(path), "--policies", str(POLICIES))
+    assert f"{path}:2: malformed JSON" in err
+    assert f"{path}:3: not an alert" in err
+    assert report["alerts"] == 2 and report["bad_input"] == 2
+
+
+def test_vendor_files_in_every_adapter_format_are_read(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Darktrace arrays, a Defender alerts_v2 body and a pretty-printed native alert all replay."""
+    native = tmp_path / "native.json"
+    native.write_text(json.dumps(json.loads(DEMO.read_text())[2], indent=2))
+    files = [
+        FIXTURES / "darktrace" / "xsoar-fetch_breach.json",
+        FIXTURES / "defender" / "graph-docs-alert-v2-example.json",
+        native,
+    ]
+    report, err = backtest(capsys, "--policies", str(POLICIES), "--alerts", *map(str, files))
+    assert err == ""
+    assert report["alerts"] >= 3
+    assert report["policies"]["m365-account-takeover"]["matched"] == 1
+
+
+def test_the_table_is_one_row_per_policy_and_action(capsys: pytest.CaptureFixture[str]) -> None:
+    """The table names each policy with its matches, then a row per mode and action."""
+    assert run(["policy", "backtest", "--policies", str(POLICIES), "--alerts", str(DEMO)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("7 alerts replayed, 0 matched no policy")
+    assert "network-lateral-movement  3" in out
+    assert "autonomous     block_ports" in out
+    assert out.rstrip().endswith("(a backtest: nothing was changed)")
+
+
+def test_a_policy_folder_with_errors_exits_1_naming_them(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A misspelled mode is reported as FILE:LINE and nothing is replayed."""
+    policies = edited(tmp_path, "network-lateral-movement", "mode: autonomous", "mode: autonomus")
+    code = run(["policy", "backtest", "--policies", str(policies), "--alerts", str(DEMO)])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "network-lateral-movement.yaml:" in err and "autonomus" in err
