@@ -68,6 +68,28 @@ class IncidentSettings(BaseModel):
     history_bound: int = Field(default=2000, ge=10)  # events before an incident continues as new
 
 
+class Guardrails(BaseModel):
+    """What keeps autonomous mode safe to leave on (DESIGN.md, "Guardrails").
+
+    Budgets: autonomous actions per sliding window, per action and in all, across every worker
+    (None: no limit). Past either, an action waits for approval instead. Protected roles: the
+    members of these Entra directory roles are never acted on, read through Graph and cached
+    for `protected_roles_cache_seconds`. Denied API requests are folded into one `denied` audit
+    event per source address per `denied_window_seconds`; a source refused more than
+    `denied_limit` times in a window gets 429 until the window ends.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    budget_per_action: int | None = Field(default=10, ge=0)
+    budget_total: int | None = Field(default=50, ge=0)
+    budget_window_seconds: int = Field(default=3600, gt=0)
+    protected_roles: tuple[str, ...] = ("Global Administrator",)
+    protected_roles_cache_seconds: int = Field(default=300, ge=0)
+    denied_window_seconds: int = Field(default=60, gt=0)
+    denied_limit: int = Field(default=30, gt=0)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="RIPOSTE_", env_nested_delimiter="__", frozen=True, extra="ignore"
@@ -94,6 +116,7 @@ class Settings(BaseSettings):
     alert_caps: AlertCaps = AlertCaps()  # per-field length caps and JSON depth, at intake
     # alert_received keeps the native alert for `policy backtest`; its `raw` part is cut to this
     audit_raw_max_bytes: int = Field(default=16_384, ge=0)
+    guardrails: Guardrails = Guardrails()
     tenant: TenantSettings = TenantSettings()
     incidents: IncidentSettings = IncidentSettings()
 

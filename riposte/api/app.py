@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from riposte.api import errors
 from riposte.api.context import ApiContext
+from riposte.api.denials import Denials
 from riposte.api.limits import BodySizeLimit
 from riposte.api.metrics import Metrics
 from riposte.api.routes import alerts, approvals, audit, health, responses
@@ -44,6 +45,11 @@ def create_app(
         tokens=tokens,
         metrics=metrics,
         signatures=SignatureGuard(secret, settings.hmac_max_age_seconds) if secret else None,
+        denials=Denials(
+            audit_store,
+            settings.guardrails.denied_window_seconds,
+            settings.guardrails.denied_limit,
+        ),
     )
     errors.install(app, alerts.FORMATS)
     for module in (alerts, responses, approvals, audit, health):

@@ -8,10 +8,7 @@ admin     everything
 
 from __future__ import annotations
 
-import asyncio
-import uuid
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from enum import StrEnum
 
 import structlog
@@ -19,9 +16,8 @@ from fastapi import Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from riposte.api.context import ApiContext, api_context
-from riposte.api.errors import Forbidden, Unauthenticated
+from riposte.api.errors import Forbidden, TooManyRequests, Unauthenticated
 from riposte.api.tokens import Principal, Role
-from riposte.audit.events import AuditKind, AuditRecord
 from riposte.errors import NotPermitted, RiposteError
 
 log = structlog.get_logger("riposte.api")
@@ -76,6 +72,12 @@ async def check(
 ) -> Principal:
     """Let `principal` through if its role allows `permission`; else refuse, audited."""
     if principal is None:
+        if ctx.denials.limited(client_of(request)):
+            slow_down = TooManyRequests(
+                "too many refused requests from this address; try again later"
+            )
+            await deny(ctx, request, slow_down, None)
+            raise slow_down
         reason = "unknown token" if presented else "no credentials"
         await deny(ctx, request, Unauthenticated(reason), None)
         raise Unauthenticated(reason)
@@ -89,21 +91,15 @@ async def check(
 async def deny(
     ctx: ApiContext, request: Request, refusal: RiposteError, principal: Principal | None
 ) -> None:
-    """Write a refused attempt to the audit as `denied` (never the credential itself)."""
+    """Count a refused attempt, for the audit's folded `denied` event (never the credential)."""
     status = 403 if isinstance(refusal, NotPermitted) else 401
-    client = request.client.host if request.client else "unknown"
-    actor = principal.name if principal else ANONYMOUS
-    record = AuditRecord(
-        id=f"denied:{uuid.uuid4().hex}",
-        time=datetime.now(UTC),
-        kind=AuditKind.DENIED,
-        target=request.url.path,
-        actor=actor,
-        detail=f"{status} {refusal}: {request.method} {request.url.path} from {client}",
-    )
+    status = 429 if isinstance(refusal, TooManyRequests) else status
     ctx.metrics.denied.labels(str(status)).inc()
-    log.warning("api.denied", status=status, path=request.url.path, actor=actor, client=client)
-    try:
-        await asyncio.to_thread(ctx.audit.append, [record])
-    except RiposteError as err:
-        log.error("api.denied_not_audited", error=str(err))
+    actor = principal.name if principal else ANONYMOUS
+    ctx.denials.record(
+        client_of(request), actor, status, str(refusal), request.method, request.url.path
+    )
+
+
+def client_of(request: Request) -> str:
+    return request.client.host if request.client else "unknown"

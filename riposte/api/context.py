@@ -7,6 +7,7 @@ from typing import cast
 
 from fastapi import Request
 
+from riposte.api.denials import Denials
 from riposte.api.metrics import Metrics
 from riposte.api.signing import SignatureGuard
 from riposte.api.tokens import TokenStore
@@ -23,6 +24,7 @@ class ApiContext:
     tokens: TokenStore
     metrics: Metrics
     signatures: SignatureGuard | None  # None: intake needs no signature
+    denials: Denials  # refused requests, folded into one audit event per source per window
 
 
 def api_context(request: Request) -> ApiContext:

@@ -12,7 +12,8 @@ The API's own errors extend the domain hierarchy in `riposte.errors`:
     │   └── Forbidden ────────── 403 (a role that does not allow the route, an unbound source)
     ├── Unavailable ──────────── 503
     ├── BodyTooLarge ─────────── 413
-    └── Unauthenticated ──────── 401 (no, unknown or badly signed credentials)
+    ├── Unauthenticated ──────── 401 (no, unknown or badly signed credentials)
+    └── TooManyRequests ──────── 429 (an address refused too often in this window)
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ class ErrorCode(StrEnum):
     FORBIDDEN = "forbidden"
     NOT_FOUND = "not_found"
     CONFLICT = "conflict"
+    TOO_MANY = "too_many_requests"
     UNAVAILABLE = "unavailable"
     HTTP = "http"
 
@@ -78,6 +80,10 @@ class BodyTooLarge(RiposteError):
 
 class Unauthenticated(RiposteError):
     """No credentials, an unknown token, or a missing, stale, wrong or replayed signature."""
+
+
+class TooManyRequests(RiposteError):
+    """An address refused too often in the current window: answered without a second look."""
 
 
 class Forbidden(NotPermitted):
@@ -115,6 +121,8 @@ def problem_of(err: Exception, supported_formats: tuple[str, ...] = ()) -> tuple
             return 503, Problem(error=ErrorCode.UNAVAILABLE, message=str(err))
         case BodyTooLarge():
             return 413, Problem(error=ErrorCode.TOO_LARGE, message=str(err))
+        case TooManyRequests():
+            return 429, Problem(error=ErrorCode.TOO_MANY, message=str(err))
         case Unauthenticated():
             return 401, Problem(error=ErrorCode.UNAUTHENTICATED, message=str(err))
         case NotPermitted():

@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from temporalio.client import Client
 
 from riposte.api.app import create_app
+from riposte.api.context import ApiContext
 from riposte.api.tokens import TokenStore
 from riposte.audit.store import open_store
 from riposte.errors import Unavailable
@@ -66,6 +67,8 @@ async def serve(
                 log.warning("api.no_tokens", hint="riposte token create --role admin --name NAME")
             await stop.wait()
     finally:
+        context: ApiContext = app.state.riposte
+        await context.denials.flush()  # the windows still open
         store.close()
 
 

@@ -22,6 +22,7 @@ from fastapi import FastAPI
 from temporalio.client import Client, WorkflowFailureError
 
 from riposte.api.app import create_app
+from riposte.api.context import ApiContext
 from riposte.api.tokens import Role, TokenStore
 from riposte.audit.events import AuditEvent, AuditFilter, AuditKind
 from riposte.audit.store import AuditStore, open_store
@@ -48,6 +49,9 @@ class ApiHarness:
         return f"{role.value}-1"
 
     def denied(self) -> list[AuditEvent]:
+        """The `denied` events, once the app's open windows of refusals are written."""
+        context: ApiContext = self.app.state.riposte
+        self.stack.store.append(context.denials.drain())
         return self.stack.store.query(AuditFilter(kind=AuditKind.DENIED))
 
     async def post_alert(self, alert: Any, **params: str) -> httpx.Response:
