@@ -134,7 +134,10 @@ class Backtest:
             action = planned.step.action
             mode = planned.policy.mode
             tally.actions[action.value] += 1
-            tally.by_mode.setdefault(mode.value, Counter())[action.value] += 1
+            counts = tally.by_mode.get(mode.value)
+            if counts is None:
+                counts = tally.by_mode[mode.value] = Counter()
+            counts[action.value] += 1
             tally.targets.add(planned.target)
             if mode is Mode.AUTONOMOUS:
                 self._ledger.record(second, _ACTION_INDEX[action], n)
