@@ -7,9 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 from temporalio.client import Client
 
-from riposte.incidents.models import IncidentView
-from riposte.incidents.service import IncidentService
 from riposte.response import ActionState
+from tests.incidents import incident_of
 from tests.plugins.temporal import StackFactory
 from tests.responses import (
     VPN_IP,
@@ -20,20 +19,6 @@ from tests.responses import (
     takeover_policy,
     wait_for,
 )
-
-
-async def incident_of(
-    incidents: IncidentService, response_id: str, *, alerts: int = 1, within: float = 60.0
-) -> IncidentView:
-    """Poll until the response's incident holds at least `alerts` alerts."""
-    deadline = asyncio.get_running_loop().time() + within
-    found: list[IncidentView] = []
-    while asyncio.get_running_loop().time() < deadline:
-        found = [i for i in await incidents.list() if response_id in i.responses]
-        if found and found[0].alerts >= alerts:
-            return found[0]
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"{response_id} never reached an incident of {alerts}: {found}")
 
 
 async def test_alerts_from_one_attacker_ip_become_one_incident(make_stack: StackFactory) -> None:
