@@ -9,10 +9,11 @@ from riposte.api.context import ApiContext
 from riposte.api.denials import Denials
 from riposte.api.limits import BodySizeLimit
 from riposte.api.metrics import Metrics
-from riposte.api.routes import alerts, approvals, audit, health, responses
+from riposte.api.routes import alerts, approvals, audit, health, incidents, responses
 from riposte.api.signing import SignatureGuard
 from riposte.api.tokens import TokenStore
 from riposte.audit.store import AuditStore
+from riposte.console import incidents as console_incidents
 from riposte.console import pages
 from riposte.service import ResponseService
 from riposte.settings import Settings
@@ -52,9 +53,10 @@ def create_app(
         ),
     )
     errors.install(app, alerts.FORMATS)
-    for module in (alerts, responses, approvals, audit, health):
+    for module in (alerts, responses, approvals, incidents, audit, health):
         app.include_router(module.router)
     pages.mount(app)
+    app.include_router(console_incidents.router)
 
     def refused_up_front(path: str) -> None:
         if path == "/v1/alerts":

@@ -10,6 +10,7 @@ from riposte.cli import common
 GROUPS = (
     "riposte.cli.stack",
     "riposte.cli.responses",
+    "riposte.cli.incidents",
     "riposte.cli.policy",
     "riposte.cli.audit",
     "riposte.cli.act",

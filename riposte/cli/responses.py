@@ -128,7 +128,8 @@ def _list(args: argparse.Namespace) -> int:
             return common.OK
         for r in found:
             started = f"{r.started:%Y-%m-%d %H:%M:%S}"
-            print(f"{started}  {r.status.value:<17} {r.response_id}  {r.alert_name}")
+            where = f"  [{', '.join(r.targets) or '-'}; incident {r.incident_id or '-'}]"
+            print(f"{started}  {r.status.value:<17} {r.response_id}  {r.alert_name}{where}")
         return common.OK
 
     return _guarded(run)

@@ -23,7 +23,7 @@ router = APIRouter(prefix="/v1", tags=["approvals"])
 Decider = Annotated[Principal, Depends(require(Permission.DECIDE))]
 Context = Annotated[ApiContext, Depends(api_context)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
-_REFUSALS: dict[int | str, dict[str, Any]] = {
+REFUSALS: dict[int | str, dict[str, Any]] = {
     401: {"model": Problem},
     403: {"model": Problem, "description": "a role that may not decide, or the alert's sender"},
     409: {
@@ -66,7 +66,7 @@ async def list_approvals(
     return await ctx.service.pending_approvals()
 
 
-@router.post("/approvals/{action_id:path}/approve", responses=_REFUSALS)
+@router.post("/approvals/{action_id:path}/approve", responses=REFUSALS)
 async def approve(
     action_id: str,
     request: Request,
@@ -80,7 +80,7 @@ async def approve(
     return await _decide(ctx, request, principal, decision)
 
 
-@router.post("/approvals/{action_id:path}/reject", responses=_REFUSALS)
+@router.post("/approvals/{action_id:path}/reject", responses=REFUSALS)
 async def reject(
     action_id: str, request: Request, body: Reject, principal: Decider, ctx: Context
 ) -> ActionView:
@@ -95,7 +95,7 @@ async def reject(
     return await _decide(ctx, request, principal, decision)
 
 
-@router.post("/actions/{action_id:path}/release", responses=_REFUSALS)
+@router.post("/actions/{action_id:path}/release", responses=REFUSALS)
 async def release(
     action_id: str,
     principal: Decider,
