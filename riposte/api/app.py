@@ -9,7 +9,7 @@ from riposte.api.context import ApiContext
 from riposte.api.denials import Denials
 from riposte.api.limits import BodySizeLimit
 from riposte.api.metrics import Metrics
-from riposte.api.routes import alerts, approvals, audit, health, incidents, responses
+from riposte.api.routes import alerts, approvals, audit, backtest, health, incidents, responses
 from riposte.api.signing import SignatureGuard
 from riposte.api.tokens import TokenStore
 from riposte.audit.store import AuditStore
@@ -53,7 +53,7 @@ def create_app(
         ),
     )
     errors.install(app, alerts.FORMATS)
-    for module in (alerts, responses, approvals, incidents, audit, health):
+    for module in (alerts, responses, approvals, incidents, audit, backtest, health):
         app.include_router(module.router)
     pages.mount(app)
     app.include_router(console_incidents.router)

@@ -30,6 +30,7 @@ class Permission(StrEnum):
     DECIDE = "decide"  # approve, reject, release
     READ_RESPONSES = "read_responses"
     READ_AUDIT = "read_audit"
+    BACKTEST = "backtest"  # admin only: replays history through the policies on disk
 
 
 GRANTS: dict[Role, frozenset[Permission]] = {

@@ -1,9 +1,10 @@
 """Which hours the engine-wide budgets would have tripped in, over a backtest's actions.
 
-Budgets count autonomous actions carried out in the sliding hour before each one: at most
-`per_action` of one action and `total` in all. An action past either waits for approval instead
-(it is deferred, and consumes no budget). Actions are recorded as they come, packed into one
-integer each, and replayed in time order at the end, so a million actions cost a few megabytes.
+Budgets count autonomous actions carried out in the sliding window (an hour by default) before
+each one: at most `per_action` of one action and `total` in all (`Settings.guardrails`). An
+action past either waits for approval instead (it is deferred, and consumes no budget). Actions
+are recorded as they come, packed into one integer each, and replayed in time order at the end,
+so a million actions cost a few megabytes.
 """
 
 from __future__ import annotations
@@ -45,6 +46,9 @@ class BudgetLedger:
     ) -> tuple[list[BudgetHour], dict[int, set[str]]]:
         """The hours budgets tripped in, and per policy index the hours its actions waited."""
         packed = self._packed if self._sorted else array("q", sorted(self._packed))
+        window_s = budgets.window_seconds
+        per_action = budgets.per_action if budgets.per_action is not None else len(packed)
+        total = budgets.total if budgets.total is not None else len(packed)
         recent_all: deque[int] = deque()
         recent: dict[int, deque[int]] = {}
         deferred: Counter[tuple[str, str]] = Counter()
@@ -54,13 +58,13 @@ class BudgetLedger:
             action = (value >> _POLICY_BITS) & (MAX_ACTIONS - 1)
             policy = value & (MAX_POLICIES - 1)
             window = recent.setdefault(action, deque())
-            while window and window[0] <= second - HOUR:
+            while window and window[0] <= second - window_s:
                 window.popleft()
-            while recent_all and recent_all[0] <= second - HOUR:
+            while recent_all and recent_all[0] <= second - window_s:
                 recent_all.popleft()
-            if len(window) >= budgets.per_action:
+            if len(window) >= per_action:
                 over = actions[action]
-            elif len(recent_all) >= budgets.total:
+            elif len(recent_all) >= total:
                 over = "all"
             else:
                 window.append(second)

@@ -56,10 +56,11 @@ class ChangedAlert(Frozen):
 
 
 class Budgets(Frozen):
-    """Engine-wide limits on autonomous actions per sliding hour (DESIGN.md, "Guardrails")."""
+    """Engine-wide limits on autonomous actions per sliding window (None: no limit)."""
 
-    per_action: int = 10
-    total: int = 50
+    per_action: int | None = 10
+    total: int | None = 50
+    window_seconds: int = 3600
 
 
 class BacktestReport(Frozen):

@@ -42,9 +42,13 @@ def load_set(directory: Path, settings: Settings) -> CompiledSnapshot:
 
 
 def budgets_of(settings: Settings) -> Budgets:
-    """The engine-wide budgets. The defaults of DESIGN.md until the budget settings land."""
-    del settings
-    return Budgets()
+    """The engine-wide budgets the live engine enforces (`Settings.guardrails`)."""
+    guard = settings.guardrails
+    return Budgets(
+        per_action=guard.budget_per_action,
+        total=guard.budget_total,
+        window_seconds=guard.budget_window_seconds,
+    )
 
 
 def run(

@@ -144,22 +144,28 @@ def _resync(
 
 def alerts_from_file(path: Path, fmt: str = "auto", meter: Meter | None = None) -> Iterator[Item]:
     """The alerts of one file, and a `BadInput` for each value that is not one."""
-    name = str(path)
     try:
         stream = path.open(encoding="utf-8", errors="replace", newline="")
     except OSError as err:
-        yield BadInput(name, 0, f"cannot read: {err.strerror or err}")
+        yield BadInput(str(path), 0, f"cannot read: {err.strerror or err}")
         return
     with stream:
-        for line, value in values_of(stream, meter):
-            if isinstance(value, json.JSONDecodeError):
-                yield BadInput(name, line, f"malformed JSON: {value.msg}")
-                continue
-            for body in _unwrapped(value):
-                try:
-                    yield parse_alert(body, fmt)
-                except InvalidInput as err:
-                    yield BadInput(name, line, f"not an alert: {err}")
+        yield from alerts_of(str(path), stream, fmt, meter)
+
+
+def alerts_of(
+    name: str, stream: TextIO, fmt: str = "auto", meter: Meter | None = None
+) -> Iterator[Item]:
+    """The alerts of one stream (a file, an upload) named `name` in error reports."""
+    for line, value in values_of(stream, meter):
+        if isinstance(value, json.JSONDecodeError):
+            yield BadInput(name, line, f"malformed JSON: {value.msg}")
+            continue
+        for body in _unwrapped(value):
+            try:
+                yield parse_alert(body, fmt)
+            except InvalidInput as err:
+                yield BadInput(name, line, f"not an alert: {err}")
 
 
 def _unwrapped(value: object) -> list[object]:

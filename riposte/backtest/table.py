@@ -31,8 +31,8 @@ def render_report(report: BacktestReport) -> str:
         budgets = report.budgets
         lines += [
             "",
-            f"budgets tripped (autonomous, per sliding hour: {budgets.per_action} per action,"
-            f" {budgets.total} in all):",
+            f"budgets tripped (autonomous actions per {budgets.window_seconds}s sliding window:"
+            f" {budgets.per_action} per action, {budgets.total} in all):",
         ]
         lines += [
             f"  {hour.hour}  {hour.action}: {hour.deferred} would have waited for approval"

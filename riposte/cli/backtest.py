@@ -14,27 +14,16 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from riposte.adapters import AUTO, SUPPORTED_FORMATS
-from riposte.alerts import Alert
-from riposte.audit.store import open_store
-from riposte.backtest.run import PolicySetError, budgets_of, load_set, run
-from riposte.backtest.sources import (
-    BadInput,
-    Meter,
-    Tally,
-    alerts_from_files,
-    alerts_from_store,
-    counted,
-    input_files,
-)
+from riposte.backtest.run import PolicySetError
+from riposte.backtest.service import BacktestRequest, backtest
+from riposte.backtest.sources import BadInput, Meter, input_files
 from riposte.backtest.table import render_report
 from riposte.cli import common
-from riposte.errors import Unavailable
+from riposte.errors import InvalidInput, Unavailable
 from riposte.policy.durations import parse_duration
 
 BAR = 30
@@ -65,44 +54,25 @@ def register(commands: Any) -> None:
 
 def backtest_command(args: argparse.Namespace) -> int:
     settings = common.settings_from(args)
+    files = tuple(args.alerts or ())
+    request = BacktestRequest(
+        files=files, since=args.since, against=args.against, source_format=args.source_format
+    )
+    meter = Meter(total=sum(p.stat().st_size for p in input_files(files) if p.exists()))
+    progress = _Progress(meter) if sys.stderr.isatty() else None
     try:
-        policies = load_set(settings.policies_dir, settings)
-        against = load_set(args.against, settings) if args.against is not None else None
+        report = backtest(request, settings, on_bad=_bad, progress=progress, meter=meter)
     except PolicySetError as err:
         for error in err.errors:
             print(error, file=sys.stderr)
         return common.fail(str(err), common.NEGATIVE if err.errors else common.USAGE)
-    tally = Tally()
-    meter = Meter()
-    if args.alerts:
-        missing = [str(p) for p in args.alerts if not p.exists()]
-        if missing:
-            return common.fail(f"no such file or folder: {', '.join(missing)}", common.USAGE)
-        meter.total = sum(p.stat().st_size for p in input_files(args.alerts))
-        alerts: Iterable[Alert] = counted(
-            alerts_from_files(args.alerts, args.source_format, meter), tally, _bad
-        )
-        store = None
-    else:
-        try:
-            store = open_store(settings.audit_store_url)
-        except Unavailable as err:
-            return common.fail(str(err))
-        since = datetime.now(UTC) - timedelta(seconds=args.since or 30 * 86400)
-        alerts = alerts_from_store(store, since, tally)
-    progress = _Progress(meter) if sys.stderr.isatty() else None
-    try:
-        backtest = run(
-            alerts, policies, against=against, budgets=budgets_of(settings), progress=progress
-        )
+    except InvalidInput as err:
+        return common.fail(str(err), common.USAGE)
     except Unavailable as err:
         return common.fail(str(err))
     finally:
         if progress is not None:
             progress.done()
-        if store is not None:
-            store.close()
-    report = backtest.report(bad_input=tally.bad, skipped_events=tally.skipped)
     if args.format == "json":
         common.print_json(report.model_dump(mode="json", exclude_none=True))
     else:
@@ -120,6 +90,7 @@ class _Progress:
     def __init__(self, meter: Meter) -> None:
         self.meter = meter
         self.started = time.monotonic()
+        self.shown = False
 
     def __call__(self, count: int) -> None:
         rate = count / max(time.monotonic() - self.started, 1e-6)
@@ -131,9 +102,11 @@ class _Progress:
             bar = ""
         sys.stderr.write(f"\rbacktest {bar}{count:,} alerts, {rate:,.0f}/s ")
         sys.stderr.flush()
+        self.shown = True
 
     def done(self) -> None:
-        sys.stderr.write("\n")
+        if self.shown:
+            sys.stderr.write("\n")
 
 
 def _duration(text: str) -> int:

@@ -22,6 +22,7 @@ from riposte.api.routes.audit import page as audit_page
 from riposte.api.tokens import Principal
 from riposte.audit.events import AuditFilter, AuditKind
 from riposte.audit.export import to_csv, to_json
+from riposte.console import backtest
 from riposte.console.render import page
 from riposte.console.session import (
     ConsoleRefusal,
@@ -59,6 +60,7 @@ def mount(app: FastAPI) -> None:
     app.add_exception_handler(ConsoleRefusal, refused)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     app.include_router(router)
+    app.include_router(backtest.router)
 
 
 @router.get("/login")
