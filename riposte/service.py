@@ -7,6 +7,9 @@ is recognised and joined: one alert, one response.
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import binascii
 import builtins
 import json
 from datetime import datetime
@@ -27,7 +30,7 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from riposte.alerts import Alert
-from riposte.errors import Conflict, NotFound, NotPermitted, Unavailable
+from riposte.errors import Conflict, InvalidInput, NotFound, NotPermitted, Unavailable
 from riposte.incidents.service import IncidentService
 from riposte.model import Frozen
 from riposte.response import (
@@ -70,6 +73,29 @@ class ApprovalRequest(Frozen):
     other_actions: tuple[ActionView, ...]
 
 
+class ApprovalPage(Frozen):
+    requests: tuple[ApprovalRequest, ...]
+    next_page: str | None = None  # the token for the next page; None: the last
+
+
+def _pending_in(response: ResponseView) -> list[ApprovalRequest]:
+    requests = []
+    for action in response.actions:
+        if action.state is ActionState.PENDING_APPROVAL:
+            requests.append(
+                ApprovalRequest(
+                    action=action,
+                    response_id=response.response_id,
+                    alert=response.alert,
+                    matched=response.matched,
+                    other_actions=tuple(
+                        a for a in response.actions if a.action_id != action.action_id
+                    ),
+                )
+            )
+    return requests
+
+
 def stack_file(settings: Settings) -> Path:
     return settings.data_dir / "stack.json"
 
@@ -93,6 +119,9 @@ async def connect(settings: Settings) -> Client:
         return await Client.connect(**config, data_converter=pydantic_data_converter)
     except RuntimeError as err:
         raise Unavailable(f"cannot reach Temporal at {config['target_host']}: {err}") from err
+
+
+_VIEWS_AT_ONCE = 16  # queries in flight while a page of approvals is read
 
 
 def _quoted(value: str) -> str:
@@ -181,25 +210,52 @@ class ResponseService:
         return summaries
 
     async def pending_approvals(self) -> builtins.list[ApprovalRequest]:
-        requests = []
-        for summary in await self.list(ResponseStatus.PENDING_APPROVAL, limit=1000):
-            try:
-                response = await self.view(summary.response_id)
-            except NotFound:
-                continue
-            for action in response.actions:
-                if action.state is ActionState.PENDING_APPROVAL:
-                    others = tuple(a for a in response.actions if a.action_id != action.action_id)
-                    requests.append(
-                        ApprovalRequest(
-                            action=action,
-                            response_id=response.response_id,
-                            alert=response.alert,
-                            matched=response.matched,
-                            other_actions=others,
-                        )
-                    )
-        return requests
+        """Every pending action, page after page (past any fixed cap)."""
+        requests: builtins.list[ApprovalRequest] = []
+        page: str | None = None
+        while True:
+            found = await self.pending_page(page=page)
+            requests.extend(found.requests)
+            if found.next_page is None:
+                return requests
+            page = found.next_page
+
+    async def pending_page(self, page_size: int = 100, page: str | None = None) -> ApprovalPage:
+        """The pending actions of one page of `page_size` responses awaiting approval; pass
+        `next_page` back as `page` for the next one (None: this was the last)."""
+        query = (
+            f"WorkflowType = 'RespondToAlert' AND TaskQueue = {_quoted(self._task_queue)} "
+            f"AND ResponseStatus = '{ResponseStatus.PENDING_APPROVAL.value}' "
+            "AND ExecutionStatus = 'Running'"
+        )
+        try:
+            token = base64.b64decode(page, altchars=b"-_", validate=True) if page else None
+            if page and not token:
+                raise ValueError(page)
+        except (ValueError, binascii.Error) as err:
+            raise InvalidInput("not a page token from this API", location="page") from err
+        listing = self._client.list_workflows(query, page_size=page_size, next_page_token=token)
+        try:
+            await listing.fetch_next_page()
+        except RPCError as err:
+            if err.status is RPCStatusCode.INVALID_ARGUMENT:
+                raise InvalidInput("not a page token from this API", location="page") from err
+            raise Unavailable(f"Temporal: {err.message}") from err
+        gate = asyncio.Semaphore(_VIEWS_AT_ONCE)
+
+        async def requests_of(response_id: str) -> builtins.list[ApprovalRequest]:
+            async with gate:
+                try:
+                    return _pending_in(await self.view(response_id))
+                except NotFound:
+                    return []
+
+        pages = await asyncio.gather(*(requests_of(wf.id) for wf in listing.current_page or ()))
+        following = listing.next_page_token
+        return ApprovalPage(
+            requests=tuple(r for found in pages for r in found),
+            next_page=base64.urlsafe_b64encode(following).decode() if following else None,
+        )
 
     async def decide(self, decision: Decision) -> ActionView:
         return await self._update(decision.action_id, RespondToAlert.decide, decision)

@@ -12,10 +12,11 @@ import csv
 import io
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from enum import StrEnum
 
-from riposte.audit.events import AuditEvent
+from riposte.audit.events import AuditEvent, AuditFilter
+from riposte.audit.store import AuditStore
 
 FIELDS: tuple[str, ...] = ("seq", *(name for name in AuditEvent.model_fields if name != "seq"))
 """Export column order: seq first, then the event's fields as the model declares them."""
@@ -54,6 +55,39 @@ def to_csv(events: Iterable[AuditEvent]) -> str:
         row = _ordered(event)
         writer.writerow([_cell(row[name]) for name in FIELDS])
     return out.getvalue()
+
+
+STREAM_CHUNK = 1000  # events read from the store at a time while streaming
+
+
+def events_of(store: AuditStore, f: AuditFilter, chunk: int = STREAM_CHUNK) -> Iterator[AuditEvent]:
+    """Every event that passes `f` (up to its limit), read `chunk` at a time by seq, so an
+    export of any size holds one chunk in memory. Blocking: iterate it off the event loop."""
+    after, left = f.after_seq, f.limit
+    while left is None or left > 0:
+        size = chunk if left is None else min(chunk, left)
+        found = store.query(f.model_copy(update={"after_seq": after, "limit": size}))
+        yield from found
+        if len(found) < size:
+            return
+        after = found[-1].seq
+        left = None if left is None else left - len(found)
+
+
+def stream(events: Iterable[AuditEvent], fmt: ExportFormat) -> Iterator[str]:
+    """`render`, a piece at a time: JSON and CSV are never held whole."""
+    if fmt is ExportFormat.JSON:
+        yield "["
+        for n, event in enumerate(events):
+            body = json.dumps(_ordered(event), indent=2).replace("\n", "\n  ")
+            yield ("," if n else "") + "\n  " + body
+        yield "\n]\n"
+    elif fmt is ExportFormat.CSV:
+        yield to_csv(())  # the header row
+        for event in events:
+            yield to_csv((event,)).partition("\n")[2]
+    else:
+        yield to_table(list(events))  # a terminal's table aligns every row: read whole
 
 
 def to_table(events: Sequence[AuditEvent]) -> str:

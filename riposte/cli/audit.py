@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from riposte.audit.events import AuditFilter, AuditKind
-from riposte.audit.export import ExportFormat, render
+from riposte.audit.export import ExportFormat, events_of, stream
 from riposte.audit.store import AuditStore, open_store
 from riposte.cli import common
 from riposte.errors import InvalidInput, Unavailable
@@ -66,12 +66,12 @@ def list_events(args: argparse.Namespace) -> int:
     except (InvalidInput, Unavailable) as err:
         return common.fail(str(err), common.USAGE if isinstance(err, InvalidInput) else 1)
     try:
-        events = store.query(audit_filter)
+        for piece in stream(events_of(store, audit_filter), ExportFormat(args.format)):
+            sys.stdout.write(piece)
     except Unavailable as err:
         return common.fail(str(err))
     finally:
         store.close()
-    sys.stdout.write(render(events, ExportFormat(args.format)))
     return common.OK
 
 

@@ -9,7 +9,7 @@ from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
-from fastapi.responses import RedirectResponse
+from fastapi.responses import RedirectResponse, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import ValidationError
 from starlette.datastructures import URL
@@ -21,7 +21,7 @@ from riposte.api.routes.audit import AuditFormat, AuditQuery
 from riposte.api.routes.audit import page as audit_page
 from riposte.api.tokens import Principal
 from riposte.audit.events import AuditFilter, AuditKind
-from riposte.audit.export import to_csv, to_json
+from riposte.audit.export import ExportFormat, events_of, stream
 from riposte.console import backtest
 from riposte.console.render import page
 from riposte.console.session import (
@@ -41,7 +41,7 @@ router = APIRouter(include_in_schema=False)
 Decider = Annotated[Principal, Depends(guard(Permission.DECIDE))]
 Reader = Annotated[Principal, Depends(guard(Permission.READ_RESPONSES))]
 Auditor = Annotated[Principal, Depends(guard(Permission.READ_AUDIT))]
-_EXPORT_CAP = 100_000
+_APPROVALS_PAGE = 100  # responses a page
 
 
 class Notice(StrEnum):
@@ -109,12 +109,25 @@ async def home(request: Request) -> Response:
 
 
 @router.get("/approvals")
-async def approvals(request: Request, user: Decider, notice: Notice | None = None) -> Response:
+async def approvals(
+    request: Request, user: Decider, notice: Notice | None = None, page_token: str | None = None
+) -> Response:
     try:
-        pending = await api_context(request).service.pending_approvals()
+        found = await api_context(request).service.pending_page(_APPROVALS_PAGE, page_token)
     except RiposteError as err:
         return _trouble(user, err)
-    return page("approvals.html", user=user, pending=pending, notice=notice)
+    following = (
+        _relative(request.url.include_query_params(page_token=found.next_page))
+        if found.next_page
+        else None
+    )
+    return page(
+        "approvals.html",
+        user=user,
+        pending=list(found.requests),
+        notice=notice,
+        following=following,
+    )
 
 
 @router.post("/approvals/{action_id:path}/decide")
@@ -225,11 +238,12 @@ async def export(request: Request, user: Auditor) -> Response:
         query = _audit_query(request)
     except ValidationError:
         return page("message.html", 422, user=user, title="Check the filters", text="bad filter")
-    wanted = query.filter().model_copy(update={"limit": _EXPORT_CAP, "after_seq": 0})
-    events = await asyncio.to_thread(api_context(request).audit.query, wanted)
+    wanted = query.filter().model_copy(update={"limit": None, "after_seq": 0})
     csv = query.format is AuditFormat.CSV
-    return Response(
-        to_csv(events) if csv else to_json(events),
+    events = events_of(api_context(request).audit, wanted)
+    # A sync iterator: Starlette reads it in a worker thread, a chunk of the store at a time.
+    return StreamingResponse(
+        stream(events, ExportFormat.CSV if csv else ExportFormat.JSON),
         media_type="text/csv; charset=utf-8" if csv else "application/json",
         headers={
             "Content-Disposition": f'attachment; filename="audit.{query.format.value}"',

@@ -6,7 +6,8 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 import structlog
-from fastapi import APIRouter, Body, Depends, Request
+from fastapi import APIRouter, Body, Depends, Query, Request
+from fastapi.responses import JSONResponse
 from pydantic import Field, StringConstraints
 
 from riposte.api.auth import Permission, deny, require
@@ -20,6 +21,7 @@ from riposte.service import ApprovalRequest
 
 log = structlog.get_logger("riposte.api")
 router = APIRouter(prefix="/v1", tags=["approvals"])
+NEXT_PAGE_HEADER = "X-Next-Page"
 Decider = Annotated[Principal, Depends(require(Permission.DECIDE))]
 Context = Annotated[ApiContext, Depends(api_context)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
@@ -56,14 +58,28 @@ class ReleaseBody(Frozen):
 
 @router.get(
     "/approvals",
+    response_model=list[ApprovalRequest],
     responses={401: {"model": Problem}, 403: {"model": Problem}, 422: {"model": Problem}},
 )
 async def list_approvals(
-    _: Decider, ctx: Context, status: ApprovalStatus = ApprovalStatus.PENDING
-) -> list[ApprovalRequest]:
+    request: Request,
+    _: Decider,
+    ctx: Context,
+    status: ApprovalStatus = ApprovalStatus.PENDING,
+    limit: Annotated[int, Query(ge=1, le=1000, description="responses per page")] = 100,
+    page: Annotated[str | None, Query(max_length=4096, description="from X-Next-Page")] = None,
+) -> JSONResponse:
     """Pending actions, each with its alert, the policies that matched and the response's
-    other actions."""
-    return await ctx.service.pending_approvals()
+    other actions: one page of `limit` responses at a time. When there are more, the
+    `X-Next-Page` header (and a `Link: rel="next"`) carries the next page's token."""
+    found = await ctx.service.pending_page(limit, page)
+    headers: dict[str, str] = {}
+    if found.next_page is not None:
+        headers[NEXT_PAGE_HEADER] = found.next_page
+        following = request.url.include_query_params(page=found.next_page)
+        headers["Link"] = f'<{following}>; rel="next"'
+    body = [r.model_dump(mode="json") for r in found.requests]
+    return JSONResponse(body, headers=headers)
 
 
 @router.post("/approvals/{action_id:path}/approve", responses=REFUSALS)
