@@ -189,3 +189,32 @@ def test_a_policy_folder_with_errors_exits_1_naming_them(
     err = capsys.readouterr().err
     assert code == 1
     assert "network-lateral-movement.yaml:" in err and "autonomus" in err
+
+
+CAMPAIGN = """\
+name: m365-campaign
+scope: incident
+match:
+  source: darktrace
+  incident: {accounts: ">= 2", within: 72h}
+mode: autonomous
+actions: [revoke_sessions]
+"""
+
+
+def test_incident_scope_policies_fire_as_the_incident_grows_in_time_order(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """The campaign fires once two accounts share the attacker's IP, then for each new account."""
+    folder = tmp_path / "with-campaign"
+    shutil.copytree(POLICIES, folder)
+    (folder / "m365-campaign.yaml").write_text(CAMPAIGN)
+    alerts = json.loads(DEMO.read_text())
+    shuffled = tmp_path / "shuffled.json"
+    shuffled.write_text(json.dumps(list(reversed(alerts))))
+    report, _ = backtest(capsys, "--policies", str(folder), "--alerts", str(shuffled))
+    campaign = report["policies"]["m365-campaign"]
+    assert campaign["actions"] == {"revoke_sessions": 3}
+    assert campaign["targets"] == ["adele@contoso.com", "ben@contoso.com", "chris@contoso.com"]
+    assert campaign["excluded_targets"] == ["breakglass@contoso.com"]
+    assert report["policies"]["m365-account-takeover"]["matched"] == 3

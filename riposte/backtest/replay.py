@@ -8,9 +8,10 @@ Each alert is decided once per set; only counts, distinct targets and the budget
 kept, so memory grows with distinct targets, not with alerts. An alert seen again (same source
 and id) is counted as a duplicate and not replayed: the live engine responds to it once.
 
-Incident-scope policies (h-inc) plug in through `IncidentScope`: the backtest hands it every
-alert, in the order given (time order for the audit store), and tallies the verdicts it returns
-as the incident grows, beside the alert-scope ones.
+Incident-scope policies plug in through `IncidentScope` (`riposte.backtest.incidents`): the
+backtest hands it every alert, in the order given (sorted by time when incident-scope policies
+are present), and tallies the verdicts it returns as incidents grow, beside the alert-scope
+ones.
 """
 
 from __future__ import annotations
@@ -34,6 +35,9 @@ _ACTION_INDEX = {action: n for n, action in enumerate(ActionName)}
 
 class IncidentScope(Protocol):
     """Incident-scope policies, replayed as incidents grow (one alert at a time)."""
+
+    @property
+    def names(self) -> Sequence[str]: ...  # the incident-scope policies, reported beside
 
     def grow(self, facts: Facts) -> Sequence[Verdict]: ...
 
@@ -91,6 +95,7 @@ class Backtest:
         self.changed: list[ChangedAlert] = []
         self._seen: set[str] = set()
         self._names = [policy.name for policy in policies.policies]
+        self._names += list(incidents.names) if incidents is not None else []
         self._index = {name: n for n, name in enumerate(self._names)}
         self._tallies = [_Tally() for _ in self._names]
         self._ledger = BudgetLedger()

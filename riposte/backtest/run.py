@@ -10,10 +10,11 @@ switch, default mode, protected users and ranges), exactly as a worker would sna
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from datetime import datetime
 from pathlib import Path
 
 from riposte.alerts import Alert
-from riposte.backtest.replay import Backtest
+from riposte.backtest.replay import Backtest, IncidentScope
 from riposte.backtest.report import Budgets
 from riposte.errors import InvalidInput
 from riposte.policy.compiled import CompiledSnapshot, compile_snapshot
@@ -57,13 +58,23 @@ def run(
     *,
     against: CompiledSnapshot | None = None,
     budgets: Budgets | None = None,
+    incidents: IncidentScope | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> Backtest:
-    """Replay `alerts` (a stream, read once) through `policies`; `progress` hears the count."""
-    backtest = Backtest(policies, against=against, budgets=budgets)
+    """Replay `alerts` (a stream, read once) through `policies`; `progress` hears the count.
+
+    With incident-scope policies (`incidents`), the alerts are first sorted by time, since an
+    incident grows in alert time order (this holds them all in memory)."""
+    backtest = Backtest(policies, against=against, budgets=budgets, incidents=incidents)
+    if incidents is not None:
+        alerts = sorted(alerts, key=_time)
     add = backtest.add
     for n, alert in enumerate(alerts, start=1):
         add(alert)
         if progress is not None and n % PROGRESS_EVERY == 0:
             progress(n)
     return backtest
+
+
+def _time(alert: Alert) -> datetime:
+    return alert.time

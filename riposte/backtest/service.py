@@ -20,6 +20,7 @@ from typing import Any
 from riposte.adapters import AUTO, parse_alert
 from riposte.alerts import Alert
 from riposte.audit.store import open_store
+from riposte.backtest.incidents import IncidentReplay, incident_policies
 from riposte.backtest.report import BacktestReport
 from riposte.backtest.run import budgets_of, load_set, run
 from riposte.backtest.sources import (
@@ -63,18 +64,35 @@ def backtest(
     against = load_set(request.against, settings) if request.against is not None else None
     tally = Tally()
     budgets = budgets_of(settings)
+    incidents = None
+    if incident_policies(policies.snapshot):
+        incidents = IncidentReplay(policies.snapshot, settings.incidents.window_seconds)
     if request.files or request.uploads or request.bodies is not None:
         missing = [str(path) for path in request.files if not path.exists()]
         if missing:
             raise InvalidInput(f"no such file or folder: {', '.join(missing)}")
         alerts = counted(_items(request, meter), tally, on_bad)
-        tested = run(alerts, policies, against=against, budgets=budgets, progress=progress)
+        tested = run(
+            alerts,
+            policies,
+            against=against,
+            budgets=budgets,
+            incidents=incidents,
+            progress=progress,
+        )
         return tested.report(bad_input=tally.bad)
     store = open_store(settings.audit_store_url)
     try:
         since = datetime.now(UTC) - timedelta(seconds=request.since or DEFAULT_SINCE)
         stored: Iterator[Alert] = alerts_from_store(store, since, tally)
-        tested = run(stored, policies, against=against, budgets=budgets, progress=progress)
+        tested = run(
+            stored,
+            policies,
+            against=against,
+            budgets=budgets,
+            incidents=incidents,
+            progress=progress,
+        )
     finally:
         store.close()
     return tested.report(skipped_events=tally.skipped)

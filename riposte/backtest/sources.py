@@ -26,6 +26,7 @@ from riposte.audit.events import AuditFilter, AuditKind
 from riposte.audit.received import alert_of
 from riposte.audit.store import AuditStore
 from riposte.errors import InvalidInput
+from riposte.incidents.scope import SOURCE as INCIDENT_SOURCE
 
 CHUNK = 1 << 16
 MAX_VALUE = 8 << 20  # one JSON value larger than this is refused
@@ -205,7 +206,7 @@ def alerts_from_store(store: AuditStore, since: datetime | None, tally: Tally) -
             alert = alert_of(event.kind, event.detail)
             if alert is None:
                 tally.skipped += 1
-            else:
+            elif alert.source != INCIDENT_SOURCE:  # an incident's own: the replay raises it
                 yield alert
         if len(page) < PAGE:
             return
