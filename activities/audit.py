@@ -9,21 +9,14 @@ event id, so a retry never duplicates an event. The alert an `alert_received` ev
 from __future__ import annotations
 
 import asyncio
-from enum import StrEnum
 
-from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from riposte.audit.events import AuditBatch, AuditReceipt
+from riposte.audit.events import RECORD_AUDIT, AuditBatch, AuditReceipt
 from riposte.audit.received import cap_raw
 from riposte.audit.store import AuditStore
 from riposte.errors import InvalidInput
-
-
-class AuditErrorType(StrEnum):
-    """The `type` of the non-retryable ApplicationError `record_audit` raises."""
-
-    INVALID_RECORD = "InvalidAuditRecord"  # e.g. a record without an id: retrying cannot help
+from riposte.failures import FailureType
 
 
 class AuditActivities:
@@ -31,7 +24,7 @@ class AuditActivities:
         self._store = store
         self._raw_max_bytes = raw_max_bytes  # the cap on a kept alert's `raw` JSON
 
-    @activity.defn(name="record_audit")
+    @RECORD_AUDIT.defn
     async def record_audit(self, batch: AuditBatch) -> AuditReceipt:
         """Append the batch in order; a store that cannot be reached fails the attempt (retried)."""
         try:
@@ -39,6 +32,6 @@ class AuditActivities:
             events = await asyncio.to_thread(self._store.append, records)
         except InvalidInput as err:
             raise ApplicationError(
-                str(err), type=AuditErrorType.INVALID_RECORD, non_retryable=True
+                str(err), type=FailureType.INVALID_AUDIT_RECORD, non_retryable=True
             ) from err
         return AuditReceipt(seqs=tuple(event.seq for event in events))

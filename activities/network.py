@@ -1,7 +1,7 @@
 """Azure network actions: NSG deny rules for an attacker's ports or a device's outbound traffic.
 
 `block_ports` and `block_outbound` add one Deny security rule per applicable NSG (see
-`riposte.tenant.firewall` for which NSGs apply, the rule name and the priority); `unblock`
+`riposte.actions.firewall` for which NSGs apply, the rule name and the priority); `unblock`
 deletes exactly the rules an action recorded. Each write waits for ARM's long-running operation,
 heartbeating meanwhile. A rule whose name is already on the NSG is this action's own rule from an
 earlier attempt or run, so it is kept, never added twice. When another writer takes the chosen
@@ -24,8 +24,12 @@ from azure.mgmt.network.models import (
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from riposte.actions import (
-    ActionErrorType,
+from activities.errors import error_code, status_of, translated
+from activities.outcome import outcome
+from riposte.actions import firewall, validation
+from riposte.actions.catalogue import BLOCK_OUTBOUND, BLOCK_PORTS, CATALOGUE, UNBLOCK
+from riposte.actions.firewall import DenyRule, Direction, ExistingRule
+from riposte.actions.payloads import (
     ActionInput,
     ActionName,
     ActionResult,
@@ -33,12 +37,9 @@ from riposte.actions import (
     RevertInput,
     RevertState,
 )
+from riposte.failures import FailureType, misconfigured, refuse
 from riposte.model import Frozen
 from riposte.settings import NsgBinding, TenantSettings
-from riposte.tenant import firewall, validation
-from riposte.tenant.errors import error_code, misconfigured, refuse, status_of, translated
-from riposte.tenant.firewall import DenyRule, Direction, ExistingRule
-from riposte.tenant.outcome import outcome
 
 CONFLICT_ATTEMPTS = 5
 HEARTBEAT_SECONDS = 10.0
@@ -61,7 +62,7 @@ class NetworkActivities:
         self.network = network
         self.tenant = tenant
 
-    @activity.defn(name="block_ports")
+    @BLOCK_PORTS.act.defn
     async def block_ports(self, request: ActionInput) -> ActionResult:
         validation.action(ActionName.BLOCK_PORTS, request.action)
         source = validation.address(request.target)
@@ -70,7 +71,7 @@ class NetworkActivities:
         rules = firewall.plan(request.action, source, self.tenant, name=name, ports=ports)
         return await self._block(request, rules, "no configured NSG protects a range outside")
 
-    @activity.defn(name="block_outbound")
+    @BLOCK_OUTBOUND.act.defn
     async def block_outbound(self, request: ActionInput) -> ActionResult:
         validation.action(ActionName.BLOCK_OUTBOUND, request.action)
         source = validation.address(request.target)
@@ -78,9 +79,9 @@ class NetworkActivities:
         rules = firewall.plan(request.action, source, self.tenant, name=name)
         return await self._block(request, rules, "no configured NSG protects a range containing")
 
-    @activity.defn(name="unblock")
+    @UNBLOCK.defn
     async def unblock(self, request: RevertInput) -> ActionResult:
-        if request.action not in (ActionName.BLOCK_PORTS, ActionName.BLOCK_OUTBOUND):
+        if CATALOGUE[request.action].revert is not UNBLOCK:
             raise refuse(f"input for {request.action.value} sent to the unblock activity")
         for ref in request.revert.nsg_rules:
             if not ref.rule.startswith(firewall.RULE_PREFIX):
@@ -141,7 +142,7 @@ class NetworkActivities:
                 raise ApplicationError(
                     f"no free {rule.direction.value.lower()} priority (100-4096) "
                     f"on {rule.nsg.name}",
-                    type=ActionErrorType.CONFLICT,
+                    type=FailureType.CONFLICT,
                     non_retryable=True,
                 )
             call = f"PUT {_rule_path(ref)} priority={priority}"
@@ -155,7 +156,7 @@ class NetworkActivities:
             return Placement(ref=ref, summary=summary, call=call, changed=True)
         raise ApplicationError(
             f"priorities on {rule.nsg.name} kept being taken by other writers",
-            type=ActionErrorType.TRANSIENT,
+            type=FailureType.TRANSIENT,
         )
 
     async def _put(self, rule: DenyRule, priority: int, request: ActionInput) -> bool:
@@ -195,7 +196,7 @@ class NetworkActivities:
                     binding.resource_group, binding.name
                 )
         except ApplicationError as err:
-            if err.type == ActionErrorType.NOT_FOUND:
+            if err.type == FailureType.NOT_FOUND:
                 raise misconfigured(
                     f"NSG {binding.name} in resource group {binding.resource_group}, configured "
                     f"to protect {binding.cidr}, does not exist"

@@ -11,11 +11,11 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from riposte.failures import FailureType
 from riposte.policy.loader import load_policies, policy_files, snapshot_of
-from riposte.policy.snapshot import PolicyErrorType, PolicySnapshot, SnapshotRequest
+from riposte.policy.snapshot import SNAPSHOT_POLICIES, PolicySnapshot, SnapshotRequest
 from riposte.settings import Settings
 
 Fingerprint = tuple[tuple[str, int, int], ...]
@@ -27,7 +27,7 @@ class PolicyActivities:
         self._cached: tuple[Fingerprint, PolicySnapshot] | None = None
         self._lock = asyncio.Lock()
 
-    @activity.defn(name="snapshot_policies")
+    @SNAPSHOT_POLICIES.defn
     async def snapshot_policies(self, _: SnapshotRequest) -> PolicySnapshot:
         """The current policies and engine-wide settings, as one immutable snapshot."""
         async with self._lock:
@@ -41,7 +41,7 @@ class PolicyActivities:
         if not folder.is_dir():
             raise ApplicationError(
                 f"no policies folder at {folder}",
-                type=PolicyErrorType.NO_POLICY_DIR,
+                type=FailureType.NO_POLICY_DIR,
                 non_retryable=True,
             )
         fingerprint = _fingerprint(folder)
@@ -51,7 +51,7 @@ class PolicyActivities:
         if loaded.errors:
             raise ApplicationError(
                 "\n".join(str(error) for error in loaded.errors),
-                type=PolicyErrorType.INVALID_POLICY,
+                type=FailureType.INVALID_POLICY,
                 non_retryable=True,
             )
         return fingerprint, snapshot_of(loaded.policies, self._settings)

@@ -1,21 +1,30 @@
-"""The tenant actions for the worker: every Graph and ARM activity, on one set of SDK clients.
+"""The tenant actions for the worker and `riposte act`: every activity the catalogue names, on
+one set of SDK clients.
 
     async with tenant_activities(settings.tenant) as activities:
         Worker(client, task_queue=..., activities=[*activities, ...])
 
-`build_activities` gives the same list without the context manager; close it when done.
+Each action module's class gets the client it uses. Registration follows the catalogue: every
+activity it names must be implemented here (a missing one fails at startup, not mid-response),
+and nothing outside it is registered.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from activities.graph import GraphActivities
+from activities.clients import TenantClients, connect
+from activities.inbox_rules import InboxRuleActivities
+from activities.mail import MailActivities
 from activities.network import NetworkActivities
+from activities.sessions import SessionActivities
+from activities.sign_in import SignInActivities
+from riposte.actions.catalogue import CATALOGUE, activity_refs
+from riposte.actions.payloads import ActionInput, ActionName, ActionResult, RevertInput
+from riposte.activity_refs import ActivityRef, ref_of
 from riposte.settings import TenantSettings
-from riposte.tenant.clients import TenantClients, connect
 
 
 class TenantActivities(list[Callable[..., Any]]):
@@ -23,26 +32,50 @@ class TenantActivities(list[Callable[..., Any]]):
 
     def __init__(self, clients: TenantClients, tenant: TenantSettings) -> None:
         self.clients = clients
-        self.graph = GraphActivities(clients.graph, tenant)
-        self.network = NetworkActivities(clients.network, tenant)
-        super().__init__(
-            [
-                self.graph.disable_sign_in,
-                self.graph.enable_sign_in,
-                self.graph.revoke_sessions,
-                self.graph.delete_inbox_rules,
-                self.graph.restore_inbox_rules,
-                self.graph.quarantine_mail,
-                self.graph.release_mail,
-                self.network.block_ports,
-                self.network.block_outbound,
-                self.network.unblock,
-            ]
+        self._bound = _bind(
+            (
+                SignInActivities(clients.graph),
+                SessionActivities(clients.graph),
+                InboxRuleActivities(clients.graph, tenant),
+                MailActivities(clients.graph, tenant),
+                NetworkActivities(clients.network, tenant),
+            )
         )
+        super().__init__(self._bound[ref.name] for ref in activity_refs())
+
+    def act(self, action: ActionName) -> Callable[[ActionInput], Awaitable[ActionResult]]:
+        """The activity that simulates or executes `action`."""
+        return self._get(CATALOGUE[action].act)
+
+    def revert(self, action: ActionName) -> Callable[[RevertInput], Awaitable[ActionResult]]:
+        """The activity that reverts `action`; ValueError when it has none."""
+        ref = CATALOGUE[action].revert
+        if ref is None:
+            raise ValueError(f"{action.value} has no revert")
+        return self._get(ref)
+
+    def _get(self, ref: ActivityRef[Any, ActionResult]) -> Callable[[Any], Awaitable[ActionResult]]:
+        found: Callable[[Any], Awaitable[ActionResult]] = self._bound[ref.name]
+        return found
 
     async def close(self) -> None:
         """Close the SDK clients and the credential's session."""
         await self.clients.close()
+
+
+def _bind(implementations: Iterable[object]) -> dict[str, Callable[..., Any]]:
+    """Each implementation's methods bound with `ActivityRef.defn`, by activity name."""
+    bound: dict[str, Callable[..., Any]] = {}
+    for implementation in implementations:
+        for attribute in vars(type(implementation)).values():
+            ref = ref_of(attribute)
+            if ref is not None:
+                bound[ref.name] = getattr(implementation, attribute.__name__)
+    named = {ref.name for ref in activity_refs()}
+    missing, extra = sorted(named - set(bound)), sorted(set(bound) - named)
+    if missing or extra:
+        raise RuntimeError(f"activities not implemented: {missing}; not in the catalogue: {extra}")
+    return bound
 
 
 def build_activities(tenant: TenantSettings) -> TenantActivities:

@@ -31,7 +31,8 @@ from temporalio.client import Client
 from temporalio.common import MetricMeter
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
-from riposte.actions import ActionName
+from riposte.actions.catalogue import CATALOGUE
+from riposte.actions.payloads import ActionName
 from riposte.audit.events import AuditEvent, AuditFilter, AuditKind, AuditRecord, VerifyResult
 from riposte.audit.store import AuditStore
 from riposte.errors import InvalidInput, Unavailable
@@ -204,7 +205,7 @@ class MeteredStore:
 
 def _reversible(action: str) -> bool:
     try:
-        return ActionName(action).reversible
+        return CATALOGUE[ActionName(action)].reversible
     except ValueError:
         return False
 

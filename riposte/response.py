@@ -11,11 +11,11 @@ from enum import StrEnum
 
 from pydantic import Field
 
-from riposte.actions import ActionName, ActionParams, ActionResult
+from riposte.actions.payloads import ActionName, ActionParams, ActionResult
 from riposte.alerts import Alert
 from riposte.incidents.models import IncidentTask
 from riposte.model import Frozen
-from riposte.settings import Mode
+from riposte.modes import Mode, OnTimeout
 
 
 class ActionState(StrEnum):
@@ -38,11 +38,6 @@ class ResponseStatus(StrEnum):
     PENDING_APPROVAL = "pending_approval"
     ACTIVE = "active"  # executed actions wait for their revert
     COMPLETED = "completed"
-
-
-class OnTimeout(StrEnum):
-    EXPIRE = "expire"
-    EXECUTE = "execute"
 
 
 class PlannedAction(Frozen):

@@ -31,6 +31,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from riposte.alerts import Alert
 from riposte.errors import Conflict, InvalidInput, NotFound, NotPermitted, Unavailable
+from riposte.failures import FailureType
 from riposte.incidents.service import IncidentService
 from riposte.model import Frozen
 from riposte.response import (
@@ -298,12 +299,12 @@ class ResponseService:
     def _refused(action_id: str, err: WorkflowUpdateFailedError) -> Exception:
         cause = err.cause
         if isinstance(cause, ApplicationError):
-            if cause.type == "UnknownAction":
+            if cause.type == FailureType.UNKNOWN_ACTION:
                 return NotFound(cause.message)
-            if cause.type in ("ActionNotInState", "AlreadyApproved"):
+            if cause.type in (FailureType.ACTION_NOT_IN_STATE, FailureType.ALREADY_APPROVED):
                 state = str(cause.details[0]) if cause.details else "unknown"
                 return Conflict(cause.message, state=state)
-            if cause.type == "SenderMayNotDecide":
+            if cause.type == FailureType.SENDER_MAY_NOT_DECIDE:
                 return NotPermitted(cause.message)
         return Conflict(f"action {action_id}: update refused", state="unknown")
 

@@ -8,19 +8,13 @@ environment configuration (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TLS, API key, p
 from __future__ import annotations
 
 import ipaddress
-from enum import StrEnum
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from riposte.alerts import AlertCaps
-
-
-class Mode(StrEnum):
-    PASSIVE = "passive"
-    HUMAN_CONFIRM = "human-confirm"
-    AUTONOMOUS = "autonomous"
+from riposte.modes import Mode
 
 
 class NsgBinding(BaseModel):

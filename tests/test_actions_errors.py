@@ -9,11 +9,12 @@ import pytest
 from pydantic import SecretStr
 from temporalio.exceptions import ApplicationError
 
+from activities.errors import retry_after
 from activities.tenant import TenantActivities, tenant_activities
-from riposte.actions import ActionErrorType, ActionName
+from activities.testing import action_input, run
+from riposte.actions.payloads import ActionName
+from riposte.failures import FailureType
 from riposte.settings import TenantSettings
-from riposte.tenant.errors import retry_after
-from riposte.tenant.testing import action_input, run
 from tenant_emulator.client import EmulatorSeam
 
 BEN = "ben@contoso.com"
@@ -37,14 +38,14 @@ async def test_graph_429_is_retryable_with_retry_after_and_the_retry_succeeds(
     emulator_seam.add_fault(route="graph.users.patch", status=429, retry_after=7, count=1)
     request = action_input(ActionName.DISABLE_SIGN_IN, BEN)
     with pytest.raises(ApplicationError) as caught:
-        await run(acts.graph.disable_sign_in, request)
-    assert caught.value.type == ActionErrorType.TRANSIENT
+        await run(acts.act(ActionName.DISABLE_SIGN_IN), request)
+    assert caught.value.type == FailureType.TRANSIENT
     assert not caught.value.non_retryable
     assert caught.value.next_retry_delay == timedelta(seconds=7)
     assert "429" in str(caught.value)
     assert emulator_seam.call_count("PATCH /v1.0/users/{id}") == 1  # kiota did not retry itself
 
-    result = await run(acts.graph.disable_sign_in, request)
+    result = await run(acts.act(ActionName.DISABLE_SIGN_IN), request)
     assert result.changed
     assert result.revert.was_enabled is True
     assert emulator_seam.state()["users"][BEN]["accountEnabled"] is False
@@ -57,13 +58,13 @@ async def test_arm_503_is_retryable_and_the_retry_adds_one_rule(
     emulator_seam.add_fault(route="arm.rules.put", status=503, retry_after=2, count=1)
     request = action_input(ActionName.BLOCK_PORTS, VPN_IP, ports=(445, 9401))
     with pytest.raises(ApplicationError) as caught:
-        await run(acts.network.block_ports, request)
-    assert caught.value.type == ActionErrorType.TRANSIENT
+        await run(acts.act(ActionName.BLOCK_PORTS), request)
+    assert caught.value.type == FailureType.TRANSIENT
     assert not caught.value.non_retryable
     assert caught.value.next_retry_delay == timedelta(seconds=2)
     assert emulator_seam.call_count(PUT_RULE) == 1  # azure-core did not retry itself
 
-    result = await run(acts.network.block_ports, request)
+    result = await run(acts.act(ActionName.BLOCK_PORTS), request)
     assert result.changed
     names = [r["name"] for r in emulator_seam.state()["nsgs"]["nsg-servers"]["security_rules"]]
     assert sum(name.startswith("riposte-") for name in names) == 1
@@ -75,8 +76,8 @@ async def test_unknown_user_is_a_final_not_found(
     """A 404 for an unknown user is NotFound and never retried."""
     request = action_input(ActionName.DISABLE_SIGN_IN, "nobody@contoso.com")
     with pytest.raises(ApplicationError) as caught:
-        await run(acts.graph.disable_sign_in, request)
-    assert caught.value.type == ActionErrorType.NOT_FOUND
+        await run(acts.act(ActionName.DISABLE_SIGN_IN), request)
+    assert caught.value.type == FailureType.NOT_FOUND
     assert caught.value.non_retryable
     assert "nobody@contoso.com" in str(caught.value)
 
@@ -89,13 +90,16 @@ async def test_missing_privileges_are_a_final_forbidden_without_secrets(
     emulator_seam.add_fault(route="arm.rules.put", deny=True)
     failures = []
     for call, request in (
-        (acts.graph.disable_sign_in, action_input(ActionName.DISABLE_SIGN_IN, BEN)),
-        (acts.network.block_ports, action_input(ActionName.BLOCK_PORTS, VPN_IP, ports=(445,))),
+        (acts.act(ActionName.DISABLE_SIGN_IN), action_input(ActionName.DISABLE_SIGN_IN, BEN)),
+        (
+            acts.act(ActionName.BLOCK_PORTS),
+            action_input(ActionName.BLOCK_PORTS, VPN_IP, ports=(445,)),
+        ),
     ):
         with pytest.raises(ApplicationError) as caught:
             await run(call, request)
         failures.append(caught.value)
-    assert [f.type for f in failures] == [ActionErrorType.FORBIDDEN] * 2
+    assert [f.type for f in failures] == [FailureType.FORBIDDEN] * 2
     assert all(f.non_retryable for f in failures)
     assert "Authorization_RequestDenied" in str(failures[0])
     assert "AuthorizationFailed" in str(failures[1])
@@ -113,8 +117,10 @@ async def test_a_wrong_client_secret_is_a_final_unauthorized(
     wrong = tenant.model_copy(update={"client_secret": SecretStr("not-the-secret")})
     async with tenant_activities(wrong) as acts:
         with pytest.raises(ApplicationError) as caught:
-            await run(acts.graph.revoke_sessions, action_input(ActionName.REVOKE_SESSIONS, BEN))
-    assert caught.value.type == ActionErrorType.UNAUTHORIZED
+            await run(
+                acts.act(ActionName.REVOKE_SESSIONS), action_input(ActionName.REVOKE_SESSIONS, BEN)
+            )
+    assert caught.value.type == FailureType.UNAUTHORIZED
     assert caught.value.non_retryable
     assert "not-the-secret" not in str(caught.value)
     assert emulator_seam.call_count("POST /{tenant}/oauth2/v2.0/token") == 1
@@ -128,8 +134,10 @@ async def test_no_configured_credential_is_a_configuration_error(
     bare = tenant.model_copy(update={"client_secret": None})
     async with tenant_activities(bare) as acts:
         with pytest.raises(ApplicationError) as caught:
-            await run(acts.graph.revoke_sessions, action_input(ActionName.REVOKE_SESSIONS, BEN))
-    assert caught.value.type == ActionErrorType.CONFIGURATION
+            await run(
+                acts.act(ActionName.REVOKE_SESSIONS), action_input(ActionName.REVOKE_SESSIONS, BEN)
+            )
+    assert caught.value.type == FailureType.CONFIGURATION
     assert "no tenant credential configured" in str(caught.value)
     assert emulator_seam.calls() == {}
 
@@ -158,10 +166,10 @@ async def test_bad_input_is_refused_before_any_call(
     message: str,
 ) -> None:
     """Invalid IPs, CIDRs, ports and users are a final BadRequest, and the tenant sees no call."""
-    call = getattr(acts.graph, action.value, None) or getattr(acts.network, action.value)
+    call = acts.act(action)
     with pytest.raises(ApplicationError) as caught:
         await run(call, action_input(action, target, **params))
-    assert caught.value.type == ActionErrorType.BAD_REQUEST
+    assert caught.value.type == FailureType.BAD_REQUEST
     assert caught.value.non_retryable
     assert message in str(caught.value)
     assert emulator_seam.calls() == {}
@@ -172,8 +180,10 @@ async def test_an_input_for_another_action_is_refused(
 ) -> None:
     """An activity given another action's input refuses it instead of misreading it."""
     with pytest.raises(ApplicationError) as caught:
-        await run(acts.graph.disable_sign_in, action_input(ActionName.REVOKE_SESSIONS, BEN))
-    assert caught.value.type == ActionErrorType.BAD_REQUEST
+        await run(
+            acts.act(ActionName.DISABLE_SIGN_IN), action_input(ActionName.REVOKE_SESSIONS, BEN)
+        )
+    assert caught.value.type == FailureType.BAD_REQUEST
     assert emulator_seam.calls() == {}
 
 

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from activities.tenant import TenantActivities, tenant_activities
-from riposte.actions import ActionName, RuleSelection
+from activities.testing import Attempt, action_input, revert_input, run
+from riposte.actions.payloads import ActionName, RuleSelection
 from riposte.settings import TenantSettings
-from riposte.tenant.testing import Attempt, action_input, revert_input, run
 from tenant_emulator.client import EmulatorSeam
 
 BEN = "ben@contoso.com"
@@ -40,7 +40,7 @@ async def test_deletes_the_attackers_rules_and_restores_them_exactly(
     """Suspicious rules go, ordinary ones stay, and the revert re-creates them as they were."""
     before = rules(emulator_seam, BEN)
     request = action_input(ActionName.DELETE_INBOX_RULES, BEN, rule_names=(".",))
-    result = await run(acts.graph.delete_inbox_rules, request)
+    result = await run(acts.act(ActionName.DELETE_INBOX_RULES), request)
 
     assert result.changed
     assert result.summary.startswith("deleted 2 of 5 inbox rules: '.', 'RSS Feeds'")
@@ -48,7 +48,7 @@ async def test_deletes_the_attackers_rules_and_restores_them_exactly(
     assert left == ["Supplier invoices", "Copy meeting requests to Julia", "Team updates"]
     assert [saved.rule["displayName"] for saved in result.revert.rules] == [".", "RSS Feeds"]
 
-    undone = await run(acts.graph.restore_inbox_rules, revert_input(request, result))
+    undone = await run(acts.revert(ActionName.DELETE_INBOX_RULES), revert_input(request, result))
     assert undone.changed
     assert without_ids(rules(emulator_seam, BEN)) == without_ids(before)
 
@@ -58,9 +58,9 @@ async def test_deleting_twice_deletes_once(
 ) -> None:
     """A second run finds nothing suspicious left, deletes nothing and says so."""
     request = action_input(ActionName.DELETE_INBOX_RULES, BEN)
-    await run(acts.graph.delete_inbox_rules, request)
+    await run(acts.act(ActionName.DELETE_INBOX_RULES), request)
     once = emulator_seam.state()
-    again = await run(acts.graph.delete_inbox_rules, request)
+    again = await run(acts.act(ActionName.DELETE_INBOX_RULES), request)
     assert not again.changed
     assert "no inbox rule" in again.summary
     assert emulator_seam.state() == once
@@ -72,10 +72,10 @@ async def test_restoring_twice_creates_no_duplicate(
 ) -> None:
     """A repeated restore sees the rules already back and creates nothing more."""
     request = action_input(ActionName.DELETE_INBOX_RULES, "eli@contoso.com")
-    result = await run(acts.graph.delete_inbox_rules, request)
+    result = await run(acts.act(ActionName.DELETE_INBOX_RULES), request)
     revert = revert_input(request, result)
-    await run(acts.graph.restore_inbox_rules, revert)
-    again = await run(acts.graph.restore_inbox_rules, revert)
+    await run(acts.revert(ActionName.DELETE_INBOX_RULES), revert)
+    again = await run(acts.revert(ActionName.DELETE_INBOX_RULES), revert)
     assert not again.changed
     assert "2 already in place" in again.summary
     assert len(rules(emulator_seam, "eli@contoso.com")) == 3
@@ -88,7 +88,7 @@ async def test_simulation_names_the_rules_and_changes_nothing(
     """Passive mode says "would delete 2 of 5 inbox rules: '.', 'RSS Feeds'" and deletes nothing."""
     before = emulator_seam.state()
     request = action_input(ActionName.DELETE_INBOX_RULES, BEN, simulate=True)
-    result = await run(acts.graph.delete_inbox_rules, request)
+    result = await run(acts.act(ActionName.DELETE_INBOX_RULES), request)
     assert result.summary.startswith("would delete 2 of 5 inbox rules: '.', 'RSS Feeds'")
     assert "moves mail to RSS Feeds" in result.summary
     assert len(result.api_calls) == 2
@@ -104,10 +104,10 @@ async def test_which_all_removes_every_rule_and_restores_every_rule(
     """`which: all` deletes all five of ben's rules; the revert brings all five back."""
     before = rules(emulator_seam, BEN)
     request = action_input(ActionName.DELETE_INBOX_RULES, BEN, which=RuleSelection.ALL)
-    result = await run(acts.graph.delete_inbox_rules, request)
+    result = await run(acts.act(ActionName.DELETE_INBOX_RULES), request)
     assert rules(emulator_seam, BEN) == []
     assert len(result.revert.rules) == 5
-    await run(acts.graph.restore_inbox_rules, revert_input(request, result))
+    await run(acts.revert(ActionName.DELETE_INBOX_RULES), revert_input(request, result))
     assert without_ids(rules(emulator_seam, BEN)) == without_ids(before)
 
 
@@ -116,7 +116,7 @@ async def test_ordinary_mailbox_is_left_alone(
 ) -> None:
     """frank's only rule files newsletters in an ordinary folder: nothing is deleted."""
     request = action_input(ActionName.DELETE_INBOX_RULES, "frank@contoso.com")
-    result = await run(acts.graph.delete_inbox_rules, request)
+    result = await run(acts.act(ActionName.DELETE_INBOX_RULES), request)
     assert not result.changed
     assert result.summary.startswith("no inbox rule of frank@contoso.com looks like")
     assert emulator_seam.call_count(DELETE_RULE) == 0
@@ -129,10 +129,10 @@ async def test_retry_keeps_every_rule_saved_by_the_first_attempt(
     before = rules(emulator_seam, BEN)
     request = action_input(ActionName.DELETE_INBOX_RULES, BEN)
     first = Attempt()
-    await first.run(acts.graph.delete_inbox_rules, request)  # its result is "lost"
+    await first.run(acts.act(ActionName.DELETE_INBOX_RULES), request)  # its result is "lost"
 
-    retry = await Attempt(retry_of=first).run(acts.graph.delete_inbox_rules, request)
+    retry = await Attempt(retry_of=first).run(acts.act(ActionName.DELETE_INBOX_RULES), request)
     assert [saved.rule["displayName"] for saved in retry.revert.rules] == [".", "RSS Feeds"]
     assert emulator_seam.call_count(DELETE_RULE) == 2
-    await run(acts.graph.restore_inbox_rules, revert_input(request, retry))
+    await run(acts.revert(ActionName.DELETE_INBOX_RULES), revert_input(request, retry))
     assert without_ids(rules(emulator_seam, BEN)) == without_ids(before)

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from activities.tenant import TenantActivities, tenant_activities
-from riposte.actions import ActionName
+from activities.testing import Attempt, action_input, revert_input, run
+from riposte.actions.payloads import ActionName
 from riposte.settings import TenantSettings
-from riposte.tenant.testing import Attempt, action_input, revert_input, run
 from tenant_emulator.client import EmulatorSeam
 
 BEN = "ben@contoso.com"
@@ -44,7 +44,7 @@ async def test_quarantines_the_lure_in_every_recipient_and_releases_it(
     """Each in-tenant recipient's copy moves to quarantine; release puts each back in its Inbox."""
     before = placement(emulator_seam)
     request = action_input(ActionName.QUARANTINE_MAIL, BEN, message_ids=(LURE,))
-    result = await run(acts.graph.quarantine_mail, request)
+    result = await run(acts.act(ActionName.QUARANTINE_MAIL), request)
 
     assert result.changed
     assert result.summary.startswith(f"moved 6 messages to '{QUARANTINE}'")
@@ -56,7 +56,7 @@ async def test_quarantines_the_lure_in_every_recipient_and_releases_it(
     assert [m[2] for m in after[BEN] if m[1] == LURE] == ["Sent Items"]  # evidence stays
     assert {moved.user for moved in result.revert.moved} == {f"{n}@contoso.com" for n in LURE_TO}
 
-    released = await run(acts.graph.release_mail, revert_input(request, result))
+    released = await run(acts.revert(ActionName.QUARANTINE_MAIL), revert_input(request, result))
     assert released.summary == "moved 6 messages back to their folders"
     assert placement(emulator_seam) == before
 
@@ -66,9 +66,9 @@ async def test_quarantining_twice_moves_once(
 ) -> None:
     """A second run finds every copy already in quarantine and moves nothing."""
     request = action_input(ActionName.QUARANTINE_MAIL, BEN, message_ids=(LURE,))
-    await run(acts.graph.quarantine_mail, request)
+    await run(acts.act(ActionName.QUARANTINE_MAIL), request)
     once = emulator_seam.state()
-    again = await run(acts.graph.quarantine_mail, request)
+    again = await run(acts.act(ActionName.QUARANTINE_MAIL), request)
     assert not again.changed
     assert again.summary == f"all 6 matching messages are already in '{QUARANTINE}'"
     assert emulator_seam.state() == once
@@ -81,7 +81,7 @@ async def test_sent_within_finds_the_whole_surge_but_not_older_mail(
 ) -> None:
     """Everything ben sent in the last 24h (three lure batches, 15 colleagues) is quarantined."""
     request = action_input(ActionName.QUARANTINE_MAIL, BEN, sent_within_seconds=24 * 3600)
-    result = await run(acts.graph.quarantine_mail, request)
+    result = await run(acts.act(ActionName.QUARANTINE_MAIL), request)
     assert len(result.revert.moved) == 15
     after = placement(emulator_seam)
     quarantined = {m[1] for messages in after.values() for m in messages if m[2] == QUARANTINE}
@@ -96,7 +96,7 @@ async def test_simulation_names_the_moves_and_changes_nothing(
     """Passive mode counts copies per mailbox and lists the calls, moving and creating nothing."""
     before = emulator_seam.state()
     request = action_input(ActionName.QUARANTINE_MAIL, BEN, simulate=True, message_ids=(LURE,))
-    result = await run(acts.graph.quarantine_mail, request)
+    result = await run(acts.act(ActionName.QUARANTINE_MAIL), request)
     assert result.summary.startswith(f"would move 6 of 6 messages to '{QUARANTINE}': ")
     assert "1 in adele@contoso.com" in result.summary
     assert sum(call.endswith("/move") for call in result.api_calls) == 6
@@ -112,12 +112,12 @@ async def test_retry_after_the_moves_keeps_where_each_message_came_from(
     before = placement(emulator_seam)
     request = action_input(ActionName.QUARANTINE_MAIL, BEN, message_ids=(LURE,))
     first = Attempt()
-    await first.run(acts.graph.quarantine_mail, request)  # its result is "lost"
+    await first.run(acts.act(ActionName.QUARANTINE_MAIL), request)  # its result is "lost"
 
-    retry = await Attempt(retry_of=first).run(acts.graph.quarantine_mail, request)
+    retry = await Attempt(retry_of=first).run(acts.act(ActionName.QUARANTINE_MAIL), request)
     assert len(retry.revert.moved) == 6
     assert emulator_seam.call_count(MOVE) == 6
-    await run(acts.graph.release_mail, revert_input(request, retry))
+    await run(acts.revert(ActionName.QUARANTINE_MAIL), revert_input(request, retry))
     assert placement(emulator_seam) == before
 
 
@@ -127,7 +127,7 @@ async def test_no_matching_mail_is_a_success_that_changes_nothing(
     """An unknown internetMessageId finds nothing, and the tenant is left as it was."""
     before = emulator_seam.state()
     request = action_input(ActionName.QUARANTINE_MAIL, BEN, message_ids=("<nope@contoso.com>",))
-    result = await run(acts.graph.quarantine_mail, request)
+    result = await run(acts.act(ActionName.QUARANTINE_MAIL), request)
     assert not result.changed
     assert result.summary.startswith("found no matching message")
     assert emulator_seam.state() == before

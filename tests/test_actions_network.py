@@ -10,10 +10,11 @@ import pytest
 from temporalio.exceptions import ApplicationError
 
 from activities.tenant import TenantActivities, tenant_activities
-from riposte.actions import ActionErrorType, ActionName, NsgRuleRef, RevertInput, RevertState
+from activities.testing import RESPONSE_ID, Attempt, action_input, revert_input, run
+from riposte.actions.firewall import rule_name
+from riposte.actions.payloads import ActionName, NsgRuleRef, RevertInput, RevertState
+from riposte.failures import FailureType
 from riposte.settings import NsgBinding, TenantSettings
-from riposte.tenant.firewall import rule_name
-from riposte.tenant.testing import RESPONSE_ID, Attempt, action_input, revert_input, run
 from tenant_emulator.client import EmulatorSeam
 
 VPN_IP = "10.8.0.25"
@@ -39,7 +40,7 @@ async def test_block_ports_adds_one_inbound_deny_and_unblock_removes_it(
     """The VPN IP is denied 445 and 9401 into the server range, at the lowest free priority."""
     before = emulator_seam.state()["nsgs"]
     request = action_input(ActionName.BLOCK_PORTS, VPN_IP, ports=(9401, 445))
-    result = await run(acts.network.block_ports, request)
+    result = await run(acts.act(ActionName.BLOCK_PORTS), request)
 
     name = rule_name(request.response_id, request.action_id)
     assert result.changed
@@ -56,7 +57,7 @@ async def test_block_ports_adds_one_inbound_deny_and_unblock_removes_it(
         NsgRuleRef(resource_group="rg-core", nsg="nsg-servers", rule=name),
     )
 
-    undone = await run(acts.network.unblock, revert_input(request, result))
+    undone = await run(acts.revert(ActionName.BLOCK_PORTS), revert_input(request, result))
     assert undone.changed
     assert emulator_seam.state()["nsgs"] == before
 
@@ -66,9 +67,9 @@ async def test_block_ports_twice_leaves_one_rule(
 ) -> None:
     """A second run finds its own rule by name and adds no second rule."""
     request = action_input(ActionName.BLOCK_PORTS, VPN_IP, ports=(445, 9401))
-    first = await run(acts.network.block_ports, request)
+    first = await run(acts.act(ActionName.BLOCK_PORTS), request)
     once = emulator_seam.state()
-    again = await run(acts.network.block_ports, request)
+    again = await run(acts.act(ActionName.BLOCK_PORTS), request)
     assert not again.changed
     assert again.summary.endswith("already in place")
     assert again.revert == first.revert
@@ -81,7 +82,7 @@ async def test_an_outside_attacker_is_blocked_on_every_protected_range(
 ) -> None:
     """An attacker outside every range gets the inbound deny on both NSGs."""
     request = action_input(ActionName.BLOCK_PORTS, "198.51.100.7", ports=(445, 9401))
-    result = await run(acts.network.block_ports, request)
+    result = await run(acts.act(ActionName.BLOCK_PORTS), request)
     assert [ref.nsg for ref in result.revert.nsg_rules] == ["nsg-servers", "nsg-vpn"]
     name = rule_name(request.response_id, request.action_id)
     vpn = nsg_rules(emulator_seam, "nsg-vpn")[name]["properties"]
@@ -97,8 +98,8 @@ async def test_a_retry_that_finds_its_own_rule_reports_it_added(
     """A retry after the PUT landed finds the rule by name, adds none, and reports the change."""
     request = action_input(ActionName.BLOCK_PORTS, VPN_IP, ports=(445,))
     first = Attempt()
-    await first.run(acts.network.block_ports, request)  # its result is "lost"
-    retry = await Attempt(retry_of=first).run(acts.network.block_ports, request)
+    await first.run(acts.act(ActionName.BLOCK_PORTS), request)  # its result is "lost"
+    retry = await Attempt(retry_of=first).run(acts.act(ActionName.BLOCK_PORTS), request)
     assert retry.changed
     assert retry.summary.endswith("(by an earlier attempt)")
     assert len(retry.revert.nsg_rules) == 1
@@ -111,13 +112,13 @@ async def test_block_outbound_denies_everything_from_the_device_on_its_own_nsg(
     """The outbound deny lands on nsg-vpn, which holds the device, ahead of every allow rule."""
     before = emulator_seam.state()["nsgs"]
     request = action_input(ActionName.BLOCK_OUTBOUND, VPN_IP)
-    result = await run(acts.network.block_outbound, request)
+    result = await run(acts.act(ActionName.BLOCK_OUTBOUND), request)
     name = rule_name(request.response_id, request.action_id)
     rule = nsg_rules(emulator_seam, "nsg-vpn")[name]["properties"]
     assert (rule["access"], rule["direction"], rule["priority"]) == ("Deny", "Outbound", 100)
     assert (rule["destinationAddressPrefix"], rule["destinationPortRange"]) == ("*", "*")
     assert "allow rules evaluated before it" not in result.summary
-    await run(acts.network.unblock, revert_input(request, result))
+    await run(acts.revert(ActionName.BLOCK_PORTS), revert_input(request, result))
     assert emulator_seam.state()["nsgs"] == before
 
 
@@ -127,7 +128,7 @@ async def test_simulation_names_rule_and_priority_and_changes_nothing(
     """Passive mode reads the NSG and names the exact rule it would add, writing nothing."""
     before = emulator_seam.state()
     request = action_input(ActionName.BLOCK_PORTS, VPN_IP, simulate=True, ports=(445, 9401))
-    result = await run(acts.network.block_ports, request)
+    result = await run(acts.act(ActionName.BLOCK_PORTS), request)
     name = rule_name(request.response_id, request.action_id)
     assert result.summary == (
         f"would add Deny rule {name} priority 100 on nsg-servers for {VPN_IP} → 445, 9401"
@@ -145,7 +146,7 @@ async def test_concurrent_writers_get_distinct_priorities(
     first = action_input(ActionName.BLOCK_PORTS, "10.8.0.25", ports=(445,), action_id="a1")
     second = action_input(ActionName.BLOCK_PORTS, "10.8.0.26", ports=(445,), action_id="a2")
     await asyncio.gather(
-        run(acts.network.block_ports, first), run(acts.network.block_ports, second)
+        run(acts.act(ActionName.BLOCK_PORTS), first), run(acts.act(ActionName.BLOCK_PORTS), second)
     )
     rules = nsg_rules(emulator_seam, "nsg-servers")
     ours = [rules[rule_name(RESPONSE_ID, a.action_id)]["properties"] for a in (first, second)]
@@ -158,9 +159,9 @@ async def test_unblock_of_a_rule_already_gone_succeeds(
 ) -> None:
     """Deleting a rule someone already removed is success: "already gone"."""
     request = action_input(ActionName.BLOCK_PORTS, VPN_IP, ports=(445,))
-    result = await run(acts.network.block_ports, request)
-    await run(acts.network.unblock, revert_input(request, result))
-    again = await run(acts.network.unblock, revert_input(request, result))
+    result = await run(acts.act(ActionName.BLOCK_PORTS), request)
+    await run(acts.revert(ActionName.BLOCK_PORTS), revert_input(request, result))
+    again = await run(acts.revert(ActionName.BLOCK_PORTS), revert_input(request, result))
     assert not again.changed
     assert again.summary == "deleted no rule (1 already gone)"
 
@@ -181,8 +182,8 @@ async def test_unblock_refuses_rules_riposte_did_not_create(
         ),
     )
     with pytest.raises(ApplicationError) as caught:
-        await run(acts.network.unblock, request)
-    assert caught.value.type == ActionErrorType.BAD_REQUEST
+        await run(acts.revert(ActionName.BLOCK_PORTS), request)
+    assert caught.value.type == FailureType.BAD_REQUEST
     assert "AllowHttpsFromVpn" in nsg_rules(emulator_seam, "nsg-servers")
     assert emulator_seam.calls() == {}
 
@@ -196,8 +197,8 @@ async def test_an_nsg_setting_that_points_nowhere_is_a_configuration_error(
     request = action_input(ActionName.BLOCK_PORTS, VPN_IP, ports=(445,))
     async with tenant_activities(broken) as acts:
         with pytest.raises(ApplicationError) as caught:
-            await run(acts.network.block_ports, request)
-    assert caught.value.type == ActionErrorType.CONFIGURATION
+            await run(acts.act(ActionName.BLOCK_PORTS), request)
+    assert caught.value.type == FailureType.CONFIGURATION
     assert caught.value.non_retryable
     assert "nsg-missing" in str(caught.value)
     assert emulator_seam.call_count(PUT_RULE) == 0
@@ -209,7 +210,7 @@ async def test_no_nsg_for_the_device_is_a_configuration_error(
     """block_outbound for an address no configured NSG protects fails before any call."""
     request = action_input(ActionName.BLOCK_OUTBOUND, "198.51.100.7")
     with pytest.raises(ApplicationError) as caught:
-        await run(acts.network.block_outbound, request)
-    assert caught.value.type == ActionErrorType.CONFIGURATION
+        await run(acts.act(ActionName.BLOCK_OUTBOUND), request)
+    assert caught.value.type == FailureType.CONFIGURATION
     assert caught.value.non_retryable
     assert emulator_seam.calls() == {}

@@ -18,9 +18,10 @@ from temporalio.common import RetryPolicy
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from activities.tenant import TenantActivities, tenant_activities
-from riposte.actions import EXECUTE_ACTIVITY, REVERT_ACTIVITY, ActionInput, ActionName, ActionResult
+from activities.testing import action_input
+from riposte.actions.catalogue import CATALOGUE, activity_refs
+from riposte.actions.payloads import ActionInput, ActionName, ActionResult
 from riposte.settings import TenantSettings
-from riposte.tenant.testing import action_input
 from tenant_emulator.client import EmulatorSeam
 
 BEN = "ben@contoso.com"
@@ -31,7 +32,7 @@ class RunOneTenantAction:
     @workflow.run
     async def run(self, request: ActionInput) -> ActionResult:
         return await workflow.execute_activity(
-            EXECUTE_ACTIVITY[request.action],
+            CATALOGUE[request.action].act.name,
             request,
             result_type=ActionResult,
             start_to_close_timeout=timedelta(seconds=30),
@@ -106,6 +107,7 @@ async def test_a_retry_after_a_partial_delete_still_saves_every_rule(
 
 
 def test_every_action_and_revert_activity_is_registered(acts: TenantActivities) -> None:
-    """The worker list holds exactly the activities EXECUTE_ACTIVITY and REVERT_ACTIVITY name."""
-    registered = {fn.__temporal_activity_definition.name for fn in acts}  # type: ignore[attr-defined]
-    assert registered == set(EXECUTE_ACTIVITY.values()) | set(REVERT_ACTIVITY.values())
+    """The worker list holds exactly the activities the catalogue names, each once."""
+    registered = [fn.__temporal_activity_definition.name for fn in acts]  # type: ignore[attr-defined]
+    assert registered == [ref.name for ref in activity_refs()]
+    assert {"disable_sign_in", "enable_sign_in", "unblock"} <= set(registered)

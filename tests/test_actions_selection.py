@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from riposte.actions import RuleSelection
-from riposte.tenant.selection import internal, only_punctuation, select
+from riposte.actions.payloads import RuleSelection
+from riposte.actions.rule_selection import internal, only_punctuation, select
 
 DOMAINS = ("contoso.com",)
 FOLDERS = {

@@ -6,9 +6,10 @@ import pytest
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from activities.audit import AuditActivities, AuditErrorType
+from activities.audit import AuditActivities
 from riposte.audit.events import AuditBatch, AuditFilter, AuditReceipt
 from riposte.audit.store import AuditStore
+from riposte.failures import FailureType
 from tests.plugins.audit import record, records
 
 
@@ -40,4 +41,4 @@ async def test_a_record_without_an_id_fails_without_retrying(audit_store: AuditS
             activities.record_audit, AuditBatch(records=(record(0, id=""),))
         )
     assert caught.value.non_retryable
-    assert caught.value.type == AuditErrorType.INVALID_RECORD
+    assert caught.value.type == FailureType.INVALID_AUDIT_RECORD

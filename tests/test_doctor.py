@@ -19,12 +19,12 @@ from psycopg import sql
 from pydantic import SecretStr
 from temporalio.testing import WorkflowEnvironment
 
-from riposte.actions import ActionName
+from riposte.actions.payloads import ActionName
+from riposte.actions.permissions import missing_graph
 from riposte.audit.store import open_store
 from riposte.doctor import Check, Report, Status, diagnose
 from riposte.doctor.audit import check_audit
 from riposte.doctor.tenant import token_roles
-from riposte.permissions import missing_graph
 from riposte.settings import NsgBinding, Settings, TenantSettings
 from tests.plugins.audit import records
 

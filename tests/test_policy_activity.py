@@ -10,8 +10,10 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities.policy import PolicyActivities
-from riposte.policy.snapshot import PolicyErrorType, PolicySnapshot, SnapshotRequest
-from riposte.settings import Mode, Settings
+from riposte.failures import FailureType
+from riposte.modes import Mode
+from riposte.policy.snapshot import PolicySnapshot, SnapshotRequest
+from riposte.settings import Settings
 
 POLICY = """\
 name: contain
@@ -73,7 +75,7 @@ async def test_a_folder_with_an_error_is_refused_listing_every_error(tmp_path: P
     with pytest.raises(ApplicationError) as refused:
         await snapshot(Settings(policies_dir=tmp_path))
     assert refused.value.non_retryable
-    assert refused.value.type == PolicyErrorType.INVALID_POLICY
+    assert refused.value.type == FailureType.INVALID_POLICY
     assert refused.value.message.splitlines() == [
         f"{tmp_path / 'bad.yaml'}:3: mode: unknown mode 'fast'; valid: passive, human-confirm,"
         " autonomous",
@@ -88,4 +90,4 @@ async def test_a_missing_folder_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ApplicationError) as refused:
         await snapshot(Settings(policies_dir=tmp_path / "absent"))
     assert refused.value.non_retryable
-    assert refused.value.type == PolicyErrorType.NO_POLICY_DIR
+    assert refused.value.type == FailureType.NO_POLICY_DIR

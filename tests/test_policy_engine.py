@@ -6,13 +6,12 @@ from typing import Any
 
 from temporalio.contrib.pydantic import pydantic_data_converter
 
-from riposte.actions import ActionName, ActionParams, RuleSelection
+from riposte.actions.payloads import ActionName, ActionParams, RuleSelection
 from riposte.alerts import Alert
+from riposte.modes import Mode, OnTimeout
 from riposte.policy.engine import PolicySnapshot, ResponsePlan, evaluate
 from riposte.policy.models import Policy
 from riposte.policy.snapshot import SnapshotPolicy
-from riposte.response import OnTimeout
-from riposte.settings import Mode
 
 TAKEOVER: dict[str, Any] = {
     "name": "takeover",

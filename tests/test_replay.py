@@ -2,8 +2,10 @@
 
 The histories under tests/histories/VERSION/ were recorded by running the response tests with
 RIPOSTE_RECORD_HISTORIES=VERSION: v1 before the `ResponseTargets` search attribute was added
-(a workflow.patched branch), v2 after. A change to `RespondToAlert` that would break a response
-in flight (which can wait hours for its revert) fails here as non-determinism.
+(a workflow.patched branch), v2 after, v6-catalogue once policy snapshots carried each action's
+parameters as its catalogue entry's model (`{name, params}` instead of flat fields). A change to
+`RespondToAlert` that would break a response in flight (which can wait hours for its revert) fails
+here as non-determinism.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ HISTORIES = sorted((Path(__file__).parent / "histories").glob("v*/*.json"))
 
 def test_there_are_recorded_histories_to_replay() -> None:
     """The replay test has histories covering every mode and ending."""
-    for version in ("v1", "v2"):
+    for version in ("v1", "v2", "v6-catalogue"):
         names = " ".join(p.name for p in HISTORIES if p.parent.name == version)
         for scenario in ("passive", "approve", "reject", "expires", "revert", "release", "cancel"):
             assert scenario in names, f"{version} has no {scenario} response"

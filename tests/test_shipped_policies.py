@@ -8,14 +8,14 @@ from typing import Any
 
 import pytest
 
-from riposte.actions import ActionName, RuleSelection
+from riposte.actions.payloads import ActionName, RuleSelection
 from riposte.adapters import parse_alert
 from riposte.alerts import Alert
+from riposte.modes import Mode, OnTimeout
 from riposte.policy.engine import PolicySnapshot, ResponsePlan, evaluate
 from riposte.policy.loader import LoadedPolicy, load_policies, snapshot_of
 from riposte.policy.snapshot import SnapshotPolicy
-from riposte.response import OnTimeout
-from riposte.settings import Mode, Settings
+from riposte.settings import Settings
 
 POLICIES = Path(__file__).resolve().parents[1] / "policies"
 LOADED = load_policies([POLICIES])

@@ -12,7 +12,9 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from riposte.actions import ActionResult
+    from riposte.actions.catalogue import CATALOGUE
+    from riposte.actions.payloads import ActionResult
+    from riposte.failures import FailureType
     from riposte.response import ActionState, ActionView, Decision, PlannedAction, Release
 
 
@@ -20,7 +22,7 @@ class UnknownAction(ApplicationError):
     """An update named an action this response does not have."""
 
     def __init__(self, action_id: str) -> None:
-        super().__init__(f"no action {action_id} in this response", type="UnknownAction")
+        super().__init__(f"no action {action_id} in this response", type=FailureType.UNKNOWN_ACTION)
 
 
 class ActionNotInState(ApplicationError):
@@ -30,7 +32,7 @@ class ActionNotInState(ApplicationError):
         super().__init__(
             f"action {action_id} is {state.value}, not {wanted}",
             state.value,
-            type="ActionNotInState",
+            type=FailureType.ACTION_NOT_IN_STATE,
         )
 
 
@@ -41,7 +43,7 @@ class SenderMayNotDecide(ApplicationError):
         super().__init__(
             f"{sender} sent this alert, so it may not decide on action {action_id}: "
             "separation of duties needs another principal",
-            type="SenderMayNotDecide",
+            type=FailureType.SENDER_MAY_NOT_DECIDE,
         )
 
 
@@ -52,7 +54,7 @@ class AlreadyApproved(ApplicationError):
         super().__init__(
             f"{by} has approved action {action_id} already; another principal must approve",
             state.value,
-            type="AlreadyApproved",
+            type=FailureType.ALREADY_APPROVED,
         )
 
 
@@ -72,6 +74,10 @@ class ActionRecord:
     answerable: bool = False  # open for a decision: set and cleared with no await in between
     holding: bool = False  # executed and waiting for its revert (timer or release)
     approvals: list[Decision] = field(default_factory=list)  # M-of-N: approvals short of N
+
+    @property
+    def reversible(self) -> bool:
+        return CATALOGUE[self.plan.action].reversible
 
     def view(self) -> ActionView:
         p = self.plan

@@ -3,7 +3,8 @@
     snapshot policies ─► evaluate (pure) ─► per action, concurrently:
         gate by mode ─► simulate | ask and wait | execute ─► audit ─► timer or release ─► revert
 
-Deterministic code only: every side effect is an activity, addressed by name.
+Deterministic code only: every side effect is an activity, addressed by its typed reference
+(`riposte.activity_refs`); an action's activities come from its catalogue entry.
 """
 
 from __future__ import annotations
@@ -11,37 +12,34 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from datetime import timedelta
+from typing import TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
 
 with workflow.unsafe.imports_passed_through():
-    from riposte.actions import (
-        EXECUTE_ACTIVITY,
-        REVERT_ACTIVITY,
-        ActionErrorType,
-        ActionInput,
-        ActionResult,
-        RevertInput,
-    )
-    from riposte.audit.events import ENGINE, AuditBatch, AuditKind, AuditRecord
+    from riposte.actions.catalogue import CATALOGUE
+    from riposte.actions.payloads import ActionInput, ActionResult, RevertInput
+    from riposte.activity_refs import ActivityRef
+    from riposte.audit.events import ENGINE, RECORD_AUDIT, AuditBatch, AuditKind, AuditRecord
     from riposte.audit.received import received_detail, summary
+    from riposte.failures import TENANT_PERMANENT
     from riposte.incidents.models import Escalation, Membership
     from riposte.incidents.scope import narrowed
+    from riposte.modes import Mode, OnTimeout
     from riposte.policy.engine import PolicySnapshot, ResponsePlan, SnapshotRequest, evaluate
+    from riposte.policy.snapshot import SNAPSHOT_POLICIES
     from riposte.response import (
         ActionState,
         ActionView,
         Decision,
         MatchedPolicy,
-        OnTimeout,
         Release,
         RespondInput,
         ResponseStatus,
         ResponseView,
     )
-    from riposte.settings import Mode
     from riposte.temporal_server import INCIDENT_ID, RESPONSE_STATUS, RESPONSE_TARGETS
 
 from workflows.action_record import (
@@ -51,6 +49,8 @@ from workflows.action_record import (
     SenderMayNotDecide,
     UnknownAction,
 )
+
+In = TypeVar("In", ActionInput, RevertInput)
 
 # Workflow changes that running responses (which wait hours for a revert) must replay across.
 # Each is taken with workflow.patched(ID); tests/histories/v1 holds responses recorded before.
@@ -66,7 +66,7 @@ POLICY_RETRY_SECONDS = 10  # while the policies cannot be loaded, try again this
 BOOKKEEPING_TIMEOUT = timedelta(seconds=30)
 BOOKKEEPING_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=10))
 # Tenant calls: retried while transient (429/5xx, with Retry-After), failed at once when not.
-PERMANENT_ERRORS = [t.value for t in ActionErrorType if t is not ActionErrorType.TRANSIENT]
+PERMANENT_ERRORS = [t.value for t in TENANT_PERMANENT]
 CALL_TIMEOUT = timedelta(seconds=30)
 TENANT_RETRY = RetryPolicy(
     maximum_interval=timedelta(minutes=1), non_retryable_error_types=PERMANENT_ERRORS
@@ -158,9 +158,9 @@ class RespondToAlert:
         while True:
             try:
                 snapshot: PolicySnapshot = await workflow.execute_local_activity(
-                    "snapshot_policies",
+                    SNAPSHOT_POLICIES.name,
                     SnapshotRequest(),
-                    result_type=PolicySnapshot,
+                    result_type=SNAPSHOT_POLICIES.result,
                     start_to_close_timeout=BOOKKEEPING_TIMEOUT,
                     retry_policy=BOOKKEEPING_RETRY,
                 )
@@ -240,7 +240,7 @@ class RespondToAlert:
     @release.validator
     def _validate_release(self, release: Release) -> None:
         action = self._find(release.action_id)
-        held = action.plan.action.reversible and action.holding
+        held = action.reversible and action.holding
         if action.state is not ActionState.EXECUTED or not held or action.release:
             raise ActionNotInState(action.plan.action_id, action.state, "executed and held")
 
@@ -252,7 +252,7 @@ class RespondToAlert:
         except (asyncio.CancelledError, ActivityError):
             # Cancelled after the change landed (while auditing it, or holding it): never leave
             # it in the tenant. (Not BaseException: eviction from the worker's cache must not act.)
-            if action.state is ActionState.EXECUTED and action.plan.action.reversible:
+            if action.state is ActionState.EXECUTED and action.reversible:
                 await self._revert(action, AuditKind.RELEASED, "response cancelled", ENGINE)
             raise
 
@@ -298,7 +298,7 @@ class RespondToAlert:
         if not await self._execute(action):
             return
         duration = action.plan.duration_seconds
-        if action.plan.action.reversible and (duration is not None or self._hold_until_released):
+        if action.reversible and (duration is not None or self._hold_until_released):
             await self._hold_then_revert(action, duration)
 
     async def _simulate(self, action: ActionRecord) -> ActionResult | None:
@@ -392,7 +392,7 @@ class RespondToAlert:
     async def _executed(self, action: ActionRecord, result: ActionResult) -> None:
         action.result, action.change, action.api_calls = result, result.summary, result.api_calls
         duration = action.plan.duration_seconds
-        if action.plan.action.reversible and duration is not None:
+        if action.reversible and duration is not None:
             action.revert_at = workflow.now() + timedelta(seconds=duration)
         await self._enter(action, ActionState.EXECUTED, AuditKind.EXECUTED, result.summary)
 
@@ -417,6 +417,8 @@ class RespondToAlert:
     async def _revert(self, action: ActionRecord, kind: AuditKind, why: str, actor: str) -> None:
         assert action.result is not None
         p = action.plan
+        reverter = CATALOGUE[p.action].revert
+        assert reverter is not None  # only reversible actions are reverted
         request = RevertInput(
             response_id=self._id,
             action_id=p.action_id,
@@ -426,14 +428,7 @@ class RespondToAlert:
         )
         for attempt in (1, 2):
             try:
-                result: ActionResult = await workflow.execute_activity(
-                    REVERT_ACTIVITY[p.action],
-                    request,
-                    result_type=ActionResult,
-                    start_to_close_timeout=CALL_TIMEOUT,
-                    schedule_to_close_timeout=REVERT_DEADLINE,
-                    retry_policy=TENANT_RETRY,
-                )
+                result = await _tenant_call(reverter, request, deadline=REVERT_DEADLINE)
                 break
             except ActivityError as err:
                 if isinstance(err.cause, CancelledError) and attempt == 1:
@@ -484,14 +479,7 @@ class RespondToAlert:
             params=p.params,
             simulate=simulate,
         )
-        return workflow.start_activity(
-            EXECUTE_ACTIVITY[p.action],
-            request,
-            result_type=ActionResult,
-            start_to_close_timeout=CALL_TIMEOUT,
-            schedule_to_close_timeout=ACT_DEADLINE,
-            retry_policy=TENANT_RETRY,
-        )
+        return _tenant_call(CATALOGUE[p.action].act, request, deadline=ACT_DEADLINE)
 
     async def _act(self, action: ActionRecord, *, simulate: bool) -> ActionResult | None:
         try:
@@ -505,8 +493,9 @@ class RespondToAlert:
         # SDK regroups concurrent local activity resolutions (temporalio/sdk-python#1881),
         # which can resume coroutines in another order than they ran live.
         await workflow.execute_activity(
-            "record_audit",
+            RECORD_AUDIT.name,
             AuditBatch(records=tuple(records)),
+            result_type=RECORD_AUDIT.result,
             start_to_close_timeout=BOOKKEEPING_TIMEOUT,
             retry_policy=BOOKKEEPING_RETRY,
         )
@@ -606,3 +595,18 @@ class RespondToAlert:
             no_match_reason=self._no_match,
             actions=tuple(a.view() for a in self._actions.values()),
         )
+
+
+def _tenant_call(
+    ref: ActivityRef[In, ActionResult], request: In, *, deadline: timedelta
+) -> asyncio.Task[ActionResult]:
+    """Start an action's activity: retried while transient, failed at once when not."""
+    handle: asyncio.Task[ActionResult] = workflow.start_activity(
+        ref.name,
+        request,
+        result_type=ref.result,
+        start_to_close_timeout=CALL_TIMEOUT,
+        schedule_to_close_timeout=deadline,
+        retry_policy=TENANT_RETRY,
+    )
+    return handle

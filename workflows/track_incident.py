@@ -44,7 +44,7 @@ with workflow.unsafe.imports_passed_through():
         view_of,
     )
     from riposte.incidents.scope import evaluate_incident, fired_key, incident_alert
-    from riposte.policy.snapshot import PolicySnapshot, SnapshotRequest
+    from riposte.policy.snapshot import SNAPSHOT_POLICIES, PolicySnapshot, SnapshotRequest
     from riposte.response import RespondInput, ResponseStatus
     from riposte.temporal_server import INCIDENT_ID, RESPONSE_STATUS
 
@@ -197,9 +197,9 @@ class TrackIncident:
         the next growth tries again)."""
         try:
             snapshot: PolicySnapshot = await workflow.execute_local_activity(
-                "snapshot_policies",
+                SNAPSHOT_POLICIES.name,
                 SnapshotRequest(),
-                result_type=PolicySnapshot,
+                result_type=SNAPSHOT_POLICIES.result,
                 start_to_close_timeout=SNAPSHOT_TIMEOUT,
                 retry_policy=SNAPSHOT_RETRY,
             )

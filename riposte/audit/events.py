@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
+from riposte.activity_refs import ActivityRef
 from riposte.model import Frozen
 
 
@@ -87,3 +88,7 @@ class AuditReceipt(Frozen):
     """The `record_audit` activity's result: each record's place in the chain, in input order."""
 
     seqs: tuple[int, ...]
+
+
+RECORD_AUDIT = ActivityRef("record_audit", AuditBatch, AuditReceipt)
+"""Appends a batch of events to the audit store (`activities.audit`)."""

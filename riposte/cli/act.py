@@ -21,9 +21,8 @@ from pydantic import ValidationError
 from temporalio.exceptions import ApplicationError
 
 from activities.tenant import TenantActivities, build_activities
-from riposte.actions import (
-    REVERT_ACTIVITY,
-    ActionErrorType,
+from riposte.actions.catalogue import CATALOGUE
+from riposte.actions.payloads import (
     ActionInput,
     ActionName,
     ActionParams,
@@ -35,6 +34,7 @@ from riposte.actions import (
 from riposte.audit.events import AuditKind, AuditRecord
 from riposte.audit.store import open_store
 from riposte.cli import common
+from riposte.failures import FailureType
 from riposte.logging import configure_logging
 from riposte.policy.durations import parse_duration
 from riposte.policy.engine import PolicySnapshot, protection
@@ -47,7 +47,7 @@ def register(sub: Any) -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("action", choices=[a.value for a in ActionName], metavar="ACTION")
+    parser.add_argument("action", choices=[a.value for a in CATALOGUE], metavar="ACTION")
     parser.add_argument("--target", required=True, help="a UPN, or an IP for network actions")
     parser.add_argument("--simulate", action="store_true", help="describe the change only")
     parser.add_argument(
@@ -84,7 +84,7 @@ def act_command(args: argparse.Namespace) -> int:
     try:
         result = asyncio.run(_run(build_activities(settings.tenant), request))
     except ApplicationError as err:
-        code = common.USAGE if err.type == ActionErrorType.BAD_REQUEST else common.NEGATIVE
+        code = common.USAGE if err.type == FailureType.BAD_REQUEST else common.NEGATIVE
         delay = (
             f" (retry in {err.next_retry_delay.total_seconds():g}s)" if err.next_retry_delay else ""
         )
@@ -126,7 +126,7 @@ def _audit(url: str, request: ActionInput | RevertInput, result: ActionResult) -
 def _request(args: argparse.Namespace, action: ActionName) -> ActionInput | RevertInput:
     action_id = args.action_id or f"cli:{action.value}:{args.target}"
     if args.revert_from is not None:
-        if action not in REVERT_ACTIVITY:
+        if not CATALOGUE[action].reversible:
             raise ValueError(f"{action.value} has no revert")
         return RevertInput(
             response_id=args.response_id,
@@ -174,13 +174,8 @@ def _revert_state(source: str) -> RevertState:
 async def _run(activities: TenantActivities, request: ActionInput | RevertInput) -> ActionResult:
     try:
         if isinstance(request, RevertInput):
-            name = REVERT_ACTIVITY[request.action]
-        else:
-            name = request.action.value
-        side = activities.network if request.action.target_entity == "ip" else activities.graph
-        call = getattr(side, name)
-        result: ActionResult = await call(request)
-        return result
+            return await activities.revert(request.action)(request)
+        return await activities.act(request.action)(request)
     finally:
         await activities.close()
 

@@ -9,7 +9,7 @@ from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
 from temporalio.service import RPCError, RPCStatusCode
 
-from riposte.actions import ActionName
+from riposte.actions.payloads import ActionName
 from riposte.doctor.report import Check, fail, ok
 from riposte.errors import Unavailable
 from riposte.policy.check import check_policies

@@ -7,7 +7,7 @@ from enum import StrEnum
 from pydantic import computed_field
 from temporalio.exceptions import ApplicationError
 
-from riposte.actions import ActionErrorType
+from riposte.failures import FailureType
 from riposte.model import Frozen
 
 
@@ -51,21 +51,21 @@ def skip(name: str, detail: str) -> Check:
 def explain(doing: str, err: ApplicationError, *, refused: str, missing: str = "") -> str:
     """A failed call in plain words: what was refused and what to grant, or what is missing.
 
-    `err` is a failure from `riposte.tenant.errors.translated`, whose message names the status,
+    `err` is a failure from `activities.errors.translated`, whose message names the status,
     the service's error code and message, and never a token or a secret.
     """
     details = err.details[0] if err.details and isinstance(err.details[0], dict) else {}
     code = details.get("code")
     kind = err.type
-    if kind == ActionErrorType.FORBIDDEN:
+    if kind == FailureType.FORBIDDEN:
         return f"{doing} was refused (403{' ' + code if code else ''}): {refused}"
-    if kind == ActionErrorType.NOT_FOUND and missing:
+    if kind == FailureType.NOT_FOUND and missing:
         return f"{missing} ({err.message})"
-    if kind == ActionErrorType.UNAUTHORIZED:
+    if kind == FailureType.UNAUTHORIZED:
         return (
             f"{err.message}; the credential or its token was not accepted: check tenant_id, "
             "client_id and the client secret, certificate or managed identity"
         )
-    if kind == ActionErrorType.TRANSIENT:
+    if kind == FailureType.TRANSIENT:
         return f"{err.message}; the service was busy or could not be reached: try again"
     return err.message

@@ -1,7 +1,7 @@
 """The tenant checks: credential, tokens, permissions, and one read of each thing Riposte acts on.
 
-Every call goes through the same SDK clients as the actions (`riposte.tenant.clients`) and the
-same error translation (`riposte.tenant.errors.translated`), and only reads: a user, a mailbox's
+Every call goes through the same SDK clients as the actions (`activities.clients`) and the
+same error translation (`activities.errors.translated`), and only reads: a user, a mailbox's
 inbox rules and folders, each configured NSG and its rules.
 """
 
@@ -20,20 +20,14 @@ from msgraph.generated.users.item.user_item_request_builder import UserItemReque
 from msgraph.generated.users.users_request_builder import UsersRequestBuilder
 from temporalio.exceptions import ApplicationError
 
-from riposte.actions import ActionName
+from activities.clients import TenantClients, connect
+from activities.errors import translated
+from activities.mailbox import Mailbox
+from riposte.actions.catalogue import INBOX_RULES, MOVE_MAIL, NETWORK_CONTRIBUTOR, READ_USERS
+from riposte.actions.payloads import ActionName
+from riposte.actions.permissions import azure_roles, missing_graph
 from riposte.doctor.report import Check, Status, explain, fail, ok, skip
-from riposte.permissions import (
-    INBOX_RULES,
-    MOVE_MAIL,
-    NETWORK_ACTIONS,
-    READ_USERS,
-    azure_advice,
-    missing_graph,
-)
 from riposte.settings import NsgBinding, TenantSettings
-from riposte.tenant.clients import TenantClients, connect
-from riposte.tenant.errors import translated
-from riposte.tenant.mailbox import Mailbox
 
 T = TypeVar("T")
 _USER_FIELDS = ["id", "userPrincipalName", "accountEnabled"]
@@ -196,7 +190,7 @@ class _Probe:
 
     async def _nsgs(self, actions: frozenset[ActionName]) -> list[Check]:
         if not self.tenant.nsgs:
-            used = sorted(action.value for action in actions & NETWORK_ACTIONS)
+            used = sorted(a.value for users in azure_roles(actions).values() for a in users)
             if used:
                 return [
                     fail(
@@ -224,7 +218,7 @@ class _Probe:
         try:
             found = await self._call(doing, rules)
         except ApplicationError as err:
-            refused = azure_advice(f"resource group {group}")
+            refused = NETWORK_CONTRIBUTOR.advice(f"resource group {group}")
             return fail(f"nsg {name}", explain(doing, err, refused=refused, missing=missing))
         return ok(f"nsg {name}", f"{name} ({group}) protects {binding.cidr}: {len(found)} rules")
 

@@ -20,7 +20,7 @@ from pydantic import Field
 from riposte.alerts import Alert
 from riposte.incidents.correlation import is_public
 from riposte.model import Frozen
-from riposte.settings import Mode
+from riposte.modes import Mode
 
 DEFAULT_HISTORY_BOUND = 2000  # events; past it the workflow continues as new
 

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from riposte.actions import ActionName
+from riposte.actions.catalogue import CATALOGUE
+from riposte.actions.payloads import ActionName
 from riposte.alerts import Alert, Entities, Severity
 from riposte.incidents.correlation import is_public
 from riposte.incidents.models import Escalation, IncidentRecord, IncidentTask, Member
@@ -66,7 +67,7 @@ def unmet(incident: IncidentMatch, members: tuple[Member, ...]) -> str:
 
 def targets(spec_name: ActionName, members: tuple[Member, ...]) -> tuple[tuple[str, str], ...]:
     """(entity, target) pairs an action of an incident-scope policy acts on."""
-    entity = spec_name.target_entity
+    entity = CATALOGUE[spec_name].target.value
     found: dict[str, None] = {}
     for member in members:
         value = getattr(member.alert.entities, entity, None)
@@ -137,7 +138,7 @@ def narrowed(snapshot: PolicySnapshot, task: IncidentTask) -> PolicySnapshot:
                     "scope": Scope.ALERT,
                     "match": Match(entities=(task.entity,)),
                     "actions": tuple(
-                        s for s in entry.policy.actions if s.name.target_entity == task.entity
+                        s for s in entry.policy.actions if CATALOGUE[s.name].target == task.entity
                     ),
                     "escalate": None,
                 }

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from enum import StrEnum
+from typing import TypeVar
+
+E = TypeVar("E", bound=StrEnum)
 
 
 def closest(value: str, choices: Iterable[str]) -> str | None:
@@ -29,3 +33,16 @@ def unknown_choice(
     if suggestion is not None and suggestion != str(value):
         text += f" (did you mean {suggestion!r}?)"
     return f"{text}; valid: {', '.join(options)}"
+
+
+def choice(enum: type[E], kind: str) -> Callable[[object], E | object]:
+    """A before-validator for a StrEnum field whose error names the choices."""
+
+    def validate(value: object) -> E | object:
+        if value is None or isinstance(value, enum):
+            return value
+        if isinstance(value, str) and value in enum._value2member_map_:
+            return enum(value)
+        raise ValueError(unknown_choice(kind, value, [member.value for member in enum]))
+
+    return validate

@@ -10,8 +10,8 @@
 
 Extending it:
 - a new match key: a compiler in `riposte.policy.matchers.CONDITION_COMPILERS`;
-- a new action parameter: `_param_builder`, which turns an `ActionSpec` into a function from
-  the alert to its `ActionParams` (constant parameters are built once, here).
+- a new action or action parameter: its catalogue entry (`riposte.actions.catalogue`), whose
+  parameters model binds the policy's parameters and the alert into `ActionParams`.
 """
 
 from __future__ import annotations
@@ -21,14 +21,16 @@ from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import NamedTuple
 
-from riposte.actions import ActionName, ActionParams, RuleSelection
+from riposte.actions.catalogue import CATALOGUE
+from riposte.actions.descriptor import Target
+from riposte.actions.payloads import ActionName, ActionParams
 from riposte.alerts import Alert
+from riposte.modes import Mode, OnTimeout
 from riposte.policy.matchers import MEMO_LIMIT, Facts, Matcher, compile_match
 from riposte.policy.models import ActionSpec, Policy, Scope
 from riposte.policy.patterns import compiled_globs
 from riposte.policy.snapshot import PolicySnapshot, SnapshotPolicy
-from riposte.response import MatchedPolicy, OnTimeout, PlannedAction
-from riposte.settings import Mode
+from riposte.response import MatchedPolicy, PlannedAction
 
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -49,9 +51,9 @@ class Guard:
         self.users = frozenset(user.casefold() for user in users)
         self.ranges = tuple(network(cidr) for cidr in ranges)
 
-    def refusal(self, entity: str, target: str) -> str:
+    def refusal(self, entity: Target, target: str) -> str:
         """Why `target` (an alert entity of kind `entity`) is never acted on; "" when it may be."""
-        if entity == "user":
+        if entity is Target.USER:
             if "@" not in target:
                 return f"{target!r} is not a UPN; only UPNs are acted on"
             if target.casefold() in self.users:
@@ -90,30 +92,14 @@ class Step:
     )
 
     def __init__(self, spec: ActionSpec, policy: Policy) -> None:
+        entry = CATALOGUE[spec.name]
         self.action = spec.name
-        self.entity = spec.name.target_entity
-        self.params = _param_builder(spec)
-        self.duration = policy.duration if spec.name.reversible else None
+        self.entity = entry.target
+        self.params: ParamBuilder = spec.params.bind
+        self.duration = policy.duration if entry.reversible else None
         self.approval_timeout: int = policy.approval.timeout
         self.on_timeout: OnTimeout = policy.approval.on_timeout
         self.approvers: int = policy.approval.approvers
-
-
-def _param_builder(spec: ActionSpec) -> ParamBuilder:
-    match spec.name:
-        case ActionName.DELETE_INBOX_RULES:
-            which = spec.which or RuleSelection.SUSPICIOUS
-            return lambda alert: ActionParams(which=which, rule_names=alert.entities.inbox_rules)
-        case ActionName.QUARANTINE_MAIL:
-            within = spec.sent_within
-            return lambda alert: ActionParams(
-                message_ids=alert.entities.messages, sent_within_seconds=within
-            )
-        case ActionName.BLOCK_PORTS:
-            fixed = ActionParams(ports=spec.ports or ())
-        case _:
-            fixed = ActionParams()
-    return lambda alert: fixed
 
 
 class CompiledPolicy:
@@ -145,9 +131,9 @@ class CompiledPolicy:
         self.user_globs = compiled_globs(policy.exclude.users) if policy.exclude.users else None
         self.exclude_ips = tuple(network(cidr) for cidr in policy.exclude.ips)
 
-    def exclusion(self, entity: str, target: str) -> str:
+    def exclusion(self, entity: Target, target: str) -> str:
         """Why this policy's `exclude` names `target`; "" when it does not."""
-        if entity == "user":
+        if entity is Target.USER:
             user = target.casefold()
             if user in self.exclude_users or (
                 self.user_globs is not None and self.user_globs.fullmatch(user) is not None
@@ -191,7 +177,7 @@ class CompiledSnapshot:
         self.policies = tuple(CompiledPolicy(p, _mode(p.policy, snapshot)) for p in ordered)
         self.memo: dict[tuple[str, str, str], str] = {}
 
-    def excluded(self, policy: CompiledPolicy, entity: str, target: str) -> str:
+    def excluded(self, policy: CompiledPolicy, entity: Target, target: str) -> str:
         """Why `target` is not acted on under `policy`: the guard first, then its `exclude`."""
         key = (policy.name, entity, target)
         found = self.memo.get(key)

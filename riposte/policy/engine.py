@@ -9,8 +9,9 @@ Rules, in order:
   the order it lists them.
 - A policy's mode is `passive` when the engine-wide kill switch is on, else its own `mode`, else
   the engine default.
-- An action acts on the alert entity its `ActionName.target_entity` names (a policy must require
-  that entity, so the target is always there).
+- An action acts on the alert entity its catalogue entry targets (a policy must require that
+  entity, so the target is always there), with the parameters its entry binds from the policy
+  and the alert.
 - An action is excluded, and never acted on, when its target is an engine-wide protected user or
   inside a protected range, or when its policy's `exclude` names it. An IP target that is not a
   single host's address (unparseable, unspecified, loopback, multicast) is excluded too.
@@ -25,22 +26,17 @@ and builds the plan's models from parts already validated.
 
 from __future__ import annotations
 
-from riposte.actions import ActionName
+from riposte.actions.catalogue import CATALOGUE
+from riposte.actions.payloads import ActionName
 from riposte.alerts import Alert
 from riposte.model import Frozen
+from riposte.modes import Mode
 from riposte.policy.compiled import Guard, compile_snapshot
 from riposte.policy.models import Policy
-from riposte.policy.snapshot import (
-    PolicyErrorType,
-    PolicySnapshot,
-    SnapshotPolicy,
-    SnapshotRequest,
-)
+from riposte.policy.snapshot import PolicySnapshot, SnapshotPolicy, SnapshotRequest
 from riposte.response import MatchedPolicy, PlannedAction
-from riposte.settings import Mode
 
 __all__ = [
-    "PolicyErrorType",
     "PolicySnapshot",
     "ResponsePlan",
     "SnapshotPolicy",
@@ -91,4 +87,4 @@ def protection(action: ActionName, target: str, snapshot: PolicySnapshot) -> str
     could otherwise reach a protected account. An IP must be a single host's address.
     """
     guard = Guard(snapshot.protected_users, snapshot.protected_ranges)
-    return guard.refusal(action.target_entity, target)
+    return guard.refusal(CATALOGUE[action].target, target)

@@ -19,16 +19,26 @@ a likely typo, the closest one.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable
 from enum import StrEnum
 from typing import Annotated, Any, Self, TypeVar
 
-from pydantic import BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SerializeAsAny,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
-from riposte.actions import ActionName, RuleSelection
+from riposte.actions.catalogue import CATALOGUE
+from riposte.actions.descriptor import ActionParameters
+from riposte.actions.payloads import ActionName
 from riposte.model import Frozen
-from riposte.policy.choices import unknown_choice
+from riposte.modes import Mode, OnTimeout
+from riposte.policy.choices import choice
 from riposte.policy.conditions import (
     CountComparison,
     EntityName,
@@ -37,26 +47,10 @@ from riposte.policy.conditions import (
 )
 from riposte.policy.durations import Duration
 from riposte.policy.patterns import PatternError, compiled_regex
-from riposte.response import OnTimeout
-from riposte.settings import Mode
 
 POLICY_NAME = r"^[a-z0-9][a-z0-9._-]{0,63}$"
 
-E = TypeVar("E", bound=StrEnum)
 T = TypeVar("T")
-
-
-def choice(enum: type[E], kind: str) -> Callable[[object], E | object]:
-    """A before-validator for a StrEnum field whose error names the choices."""
-
-    def validate(value: object) -> E | object:
-        if value is None or isinstance(value, enum):
-            return value
-        if isinstance(value, str) and value in enum._value2member_map_:
-            return enum(value)
-        raise ValueError(unknown_choice(kind, value, [member.value for member in enum]))
-
-    return validate
 
 
 def _listify(value: object) -> object:
@@ -82,17 +76,10 @@ def _network(value: object) -> object:
         raise ValueError(f"{value!r} is not an IP address or CIDR range") from None
 
 
-def _port(value: object) -> object:
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
-        raise ValueError(f"a port is a whole number from 1 to 65535, not {value!r}")
-    return value
-
-
 AnyOf = Annotated[tuple[T, ...], BeforeValidator(_listify)]
 Text = Annotated[str, Field(min_length=1, max_length=512)]
 Regex = Annotated[str, BeforeValidator(_regex)]
 Network = Annotated[str, BeforeValidator(_network)]
-Port = Annotated[int, BeforeValidator(_port)]
 
 
 class Scope(StrEnum):
@@ -163,26 +150,23 @@ class Exclude(Frozen):
     ips: AnyOf[Network] = ()  # addresses or CIDR ranges
 
 
-PARAMETERS: dict[ActionName, frozenset[str]] = {
-    ActionName.DELETE_INBOX_RULES: frozenset({"which"}),
-    ActionName.QUARANTINE_MAIL: frozenset({"sent_within"}),
-    ActionName.BLOCK_PORTS: frozenset({"ports"}),
-}
-"""The parameters each action takes; an action not listed takes none."""
-
-
 class ActionSpec(Frozen):
-    """One action as a policy names it: `disable_sign_in` or `block_ports: {ports: [445]}`."""
+    """One action as a policy names it: `disable_sign_in` or `block_ports: {ports: [445]}`.
+
+    `params` is the catalogue entry's parameters model. Snapshots recorded before the catalogue
+    held the parameters flat beside the name (`{name, which, sent_within, ports}`); they still
+    load.
+    """
 
     name: Annotated[ActionName, BeforeValidator(choice(ActionName, "action"))]
-    which: Annotated[RuleSelection | None, BeforeValidator(choice(RuleSelection, "which"))] = None
-    sent_within: Duration | None = None
-    ports: tuple[Port, ...] | None = Field(default=None, min_length=1)
+    params: SerializeAsAny[ActionParameters] = Field(
+        default=ActionParameters(), validate_default=True
+    )
 
     @model_validator(mode="before")
     @classmethod
     def _from_yaml(cls, value: Any) -> Any:
-        """Read `name` or `{name: {params}}` into one flat mapping."""
+        """Read `name`, `{name: {params}}` or `{name, params}` into `{name, params}`."""
         if isinstance(value, str):
             return {"name": value}
         if isinstance(value, dict) and "name" not in value and len(value) == 1:
@@ -190,24 +174,30 @@ class ActionSpec(Frozen):
             if params is None:
                 return {"name": name}
             if isinstance(params, dict):
-                return {"name": name, **params}
+                return {"name": name, "params": params}
             raise ValueError(f"the parameters of {name!r} must be a mapping, like {{which: all}}")
         if isinstance(value, dict) and "name" in value:
-            return value
+            if "params" in value:
+                return value
+            flat = {k: v for k, v in value.items() if k != "name" and v is not None}
+            return {"name": value["name"], "params": flat}
         raise ValueError("an action is a name, or a mapping of one name to its parameters")
 
-    @model_validator(mode="after")
-    def _parameters_fit(self) -> Self:
-        allowed = PARAMETERS.get(self.name, frozenset())
-        given = {
-            field for field in ("which", "sent_within", "ports") if getattr(self, field) is not None
-        }
-        for extra in sorted(given - allowed):
-            takes = f"it takes: {', '.join(sorted(allowed))}" if allowed else "it takes none"
-            raise ValueError(f"{self.name.value} takes no parameter {extra!r}; {takes}")
-        if self.name is ActionName.BLOCK_PORTS and not self.ports:
-            raise ValueError("block_ports needs ports, like {ports: [445, 9401]}")
-        return self
+    @field_validator("params", mode="plain")
+    @classmethod
+    def _parameters_fit(cls, value: Any, info: ValidationInfo) -> ActionParameters:
+        name = info.data.get("name")
+        if not isinstance(name, ActionName):
+            return ActionParameters()  # the name's own error is reported
+        model = CATALOGUE[name].params
+        if isinstance(value, model):
+            return value
+        given = value if isinstance(value, dict) else {}
+        allowed = model.model_fields
+        for extra in sorted(set(given) - set(allowed)):
+            takes = f"it takes: {', '.join(allowed)}" if allowed else "it takes none"
+            raise ValueError(f"{name.value} takes no parameter {extra!r}; {takes}")
+        return model.model_validate(given)
 
 
 class Escalate(Frozen):
@@ -258,7 +248,7 @@ class Policy(Frozen):
             return self
         required = set(self.match.entities)
         for index, spec in enumerate(self.actions):
-            entity = spec.name.target_entity
+            entity = CATALOGUE[spec.name].target.value
             if entity not in required:
                 raise PydanticCustomError(
                     "target_not_required",

@@ -6,11 +6,10 @@ change it; each policy travels with its content hash, which the audit records.
 
 from __future__ import annotations
 
-from enum import StrEnum
-
+from riposte.activity_refs import ActivityRef
 from riposte.model import Frozen
+from riposte.modes import Mode
 from riposte.policy.models import Network, Policy
-from riposte.settings import Mode
 
 
 class SnapshotPolicy(Frozen):
@@ -34,8 +33,5 @@ class SnapshotRequest(Frozen):
     """The input of the `snapshot_policies` activity (empty today; fields may be added)."""
 
 
-class PolicyErrorType(StrEnum):
-    """The `type` of the non-retryable ApplicationError `snapshot_policies` raises."""
-
-    INVALID_POLICY = "InvalidPolicy"  # a file has errors; the message lists FILE:LINE: message
-    NO_POLICY_DIR = "NoPolicyDir"  # the configured policies folder does not exist
+SNAPSHOT_POLICIES = ActivityRef("snapshot_policies", SnapshotRequest, PolicySnapshot)
+"""Loads the policies into a snapshot (`activities.policy`)."""

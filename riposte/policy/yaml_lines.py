@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 Path = tuple[str | int, ...]
+PARAMS = "params"  # the model's name for an action's parameters
 _UNQUOTED_COMPARISON = re.compile(r":\s*[<>]")
 
 
@@ -43,15 +44,15 @@ class LineMap:
         return 1
 
     def resolve(self, path: Sequence[str | int]) -> Path:
-        """The YAML path for a model path: `{name: {params}}` actions hold params one level down."""
+        """The YAML path for a model path: an action's `params` are the mapping under its name
+        (`- block_ports: {ports: [445]}`)."""
         out: list[str | int] = []
         for part in path:
             here = tuple(out)
             keys = self.children.get(here, ())
-            if (*here, part) not in self.lines and len(keys) == 1:
-                inner = (*here, keys[0])
-                if (*inner, part) in self.lines:
-                    out.append(keys[0])
+            if part == PARAMS and len(keys) == 1 and (*here, part) not in self.lines:
+                out.append(keys[0])  # an action's params sit under its name
+                continue
             out.append(part)
         return tuple(out)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from temporalio import activity
 
-from riposte.actions import RevertState
+from riposte.actions.payloads import RevertState
 
 
 def remember(state: RevertState) -> None:

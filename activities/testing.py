@@ -13,7 +13,13 @@ from typing import Any
 
 from temporalio.testing import ActivityEnvironment
 
-from riposte.actions import ActionInput, ActionName, ActionParams, ActionResult, RevertInput
+from riposte.actions.payloads import (
+    ActionInput,
+    ActionName,
+    ActionParams,
+    ActionResult,
+    RevertInput,
+)
 
 RESPONSE_ID = "darktrace:test-1"
 

@@ -35,8 +35,8 @@ from msgraph_core.middleware.options import (
     GraphTelemetryHandlerOption,
 )
 
+from riposte.failures import misconfigured
 from riposte.settings import TenantSettings
-from riposte.tenant.errors import misconfigured
 
 PUBLIC_AUTHORITIES = frozenset(
     host.rstrip("/").lower()

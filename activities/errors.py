@@ -1,6 +1,6 @@
 """SDK errors, translated once at the activity boundary into typed Temporal failures.
 
-    ApplicationError(type=ActionErrorType.…)
+    ApplicationError(type=FailureType.…)
     ├── Transient       retryable: 408, 429, 5xx, timeouts, connection errors;
     │                   next_retry_delay comes from Retry-After when the service sends one
     ├── BadRequest      400, other 4xx, or input refused before any call      ─┐
@@ -10,7 +10,7 @@
     ├── Conflict        409 that retrying cannot fix                            │
     └── Configuration   settings point at something that does not exist       ─┘
 
-The SDKs' own retry layers are switched off (see `riposte.tenant.clients`), so Temporal's retry
+The SDKs' own retry layers are switched off (see `activities.clients`), so Temporal's retry
 policy is the only one and Retry-After reaches it. Messages carry the status, the service's error
 code and its message; never a header, a token or a secret. The original exception is not chained,
 so nothing from the request (such as its Authorization header) can leak into the failure.
@@ -35,28 +35,18 @@ from azure.core.exceptions import (
 from kiota_abstractions.api_error import APIError
 from temporalio.exceptions import ApplicationError
 
-from riposte.actions import ActionErrorType
+from riposte.failures import FailureType
 
-_PERMANENT: dict[int, ActionErrorType] = {
-    400: ActionErrorType.BAD_REQUEST,
-    401: ActionErrorType.UNAUTHORIZED,
-    403: ActionErrorType.FORBIDDEN,
-    404: ActionErrorType.NOT_FOUND,
-    409: ActionErrorType.CONFLICT,
+_PERMANENT: dict[int, FailureType] = {
+    400: FailureType.BAD_REQUEST,
+    401: FailureType.UNAUTHORIZED,
+    403: FailureType.FORBIDDEN,
+    404: FailureType.NOT_FOUND,
+    409: FailureType.CONFLICT,
 }
 _TRANSIENT_STATUS = frozenset({408, 429})
 _TRANSIENT_CODES = frozenset({"AnotherOperationInProgress", "RetryableError"})  # ARM's 409s
 _MAX_MESSAGE = 400
-
-
-def refuse(message: str) -> ApplicationError:
-    """Input refused before any call: a non-retryable BadRequest."""
-    return ApplicationError(message, type=ActionErrorType.BAD_REQUEST, non_retryable=True)
-
-
-def misconfigured(message: str) -> ApplicationError:
-    """Settings that cannot work (no NSG for the target, a missing NSG, no credential)."""
-    return ApplicationError(message, type=ActionErrorType.CONFIGURATION, non_retryable=True)
 
 
 def status_of(err: BaseException) -> int | None:
@@ -93,7 +83,7 @@ def failure_for(err: BaseException, doing: str) -> ApplicationError | None:
     ):
         return ApplicationError(
             f"{doing}: {type(err).__name__} reaching the service",
-            type=ActionErrorType.TRANSIENT,
+            type=FailureType.TRANSIENT,
         )
     return None
 
@@ -123,17 +113,15 @@ def _from_status(err: APIError | HttpResponseError, doing: str) -> ApplicationEr
     transient = status is None or status in _TRANSIENT_STATUS or status >= 500
     if isinstance(err, ClientAuthenticationError) and (status is None or not transient):
         # The token endpoint refused the credential (Entra answers 400 or 401 for that).
-        return ApplicationError(
-            text, details, type=ActionErrorType.UNAUTHORIZED, non_retryable=True
-        )
+        return ApplicationError(text, details, type=FailureType.UNAUTHORIZED, non_retryable=True)
     if transient or code in _TRANSIENT_CODES:
         return ApplicationError(
             text,
             details,
-            type=ActionErrorType.TRANSIENT,
+            type=FailureType.TRANSIENT,
             next_retry_delay=retry_after(_headers(err)),
         )
-    kind = _PERMANENT.get(status or 0, ActionErrorType.BAD_REQUEST)
+    kind = _PERMANENT.get(status or 0, FailureType.BAD_REQUEST)
     return ApplicationError(text, details, type=kind, non_retryable=True)
 
 

@@ -34,8 +34,8 @@ from msgraph.generated.users.item.messages.item.move.move_post_request_body impo
 from msgraph.generated.users.item.messages.messages_request_builder import MessagesRequestBuilder
 from msgraph.graph_service_client import GraphServiceClient
 
+from activities.errors import status_of
 from riposte.model import Frozen
-from riposte.tenant.errors import status_of
 
 IMMUTABLE_IDS = 'IdType="ImmutableId"'
 READ_ONLY_RULE_FIELDS = frozenset({"id", "hasError", "isReadOnly"})

@@ -6,9 +6,9 @@ from collections.abc import Iterable
 
 import structlog
 
-from riposte.actions import ActionInput, ActionResult, RevertInput, RevertState
+from riposte.actions.payloads import ActionInput, ActionResult, RevertInput, RevertState
 
-_log = structlog.get_logger("riposte.tenant")
+_log = structlog.get_logger("riposte.activities")
 
 
 def outcome(

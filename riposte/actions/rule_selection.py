@@ -23,7 +23,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from riposte.actions import RuleSelection
+from riposte.actions.payloads import RuleSelection
 from riposte.model import Frozen
 
 RARELY_READ_FOLDERS = frozenset(

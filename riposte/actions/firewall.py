@@ -19,10 +19,10 @@ import ipaddress
 from collections.abc import Iterable
 from enum import StrEnum
 
-from riposte.actions import ActionName
+from riposte.actions.payloads import ActionName
+from riposte.actions.validation import IpNetwork
 from riposte.model import Frozen
 from riposte.settings import NsgBinding, TenantSettings
-from riposte.tenant.validation import IpNetwork
 
 MIN_PRIORITY, MAX_PRIORITY = 100, 4096
 RULE_PREFIX = "riposte-"

@@ -9,8 +9,8 @@ from __future__ import annotations
 import ipaddress
 import re
 
-from riposte.actions import ActionName, ActionParams
-from riposte.tenant.errors import refuse
+from riposte.actions.payloads import ActionName, ActionParams
+from riposte.failures import refuse
 
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 

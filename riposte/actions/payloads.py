@@ -1,6 +1,7 @@
-"""The actions Riposte can take, and the one input and result every action activity shares.
+"""The payloads every action activity shares: one input, one result, one revert input.
 
-An action activity takes an `ActionInput` and returns an `ActionResult`; its revert takes a
+`ActionName` names the catalogue's entries (`riposte.actions.catalogue` describes each). An action
+activity takes an `ActionInput` and returns an `ActionResult`; its revert takes a
 `RevertInput` and returns an `ActionResult`. `simulate=True` reads current state where it can and
 describes the exact change, changing nothing.
 """
@@ -22,15 +23,6 @@ class ActionName(StrEnum):
     QUARANTINE_MAIL = "quarantine_mail"
     BLOCK_PORTS = "block_ports"
     BLOCK_OUTBOUND = "block_outbound"
-
-    @property
-    def target_entity(self) -> str:
-        """The alert entity this action acts on."""
-        return "ip" if self in (ActionName.BLOCK_PORTS, ActionName.BLOCK_OUTBOUND) else "user"
-
-    @property
-    def reversible(self) -> bool:
-        return self in REVERT_ACTIVITY
 
 
 class RuleSelection(StrEnum):
@@ -107,28 +99,3 @@ class RevertInput(Frozen):
     action: ActionName
     target: str
     revert: RevertState
-
-
-class ActionErrorType(StrEnum):
-    """The `type` of the non-retryable ApplicationError an action raises. Workflows branch on it."""
-
-    BAD_REQUEST = "BadRequest"  # 400, or input refused before any call
-    UNAUTHORIZED = "Unauthorized"  # 401
-    FORBIDDEN = "Forbidden"  # 403
-    NOT_FOUND = "NotFound"  # 404
-    CONFLICT = "Conflict"  # 409 that retrying cannot fix
-    CONFIGURATION = "Configuration"  # e.g. no NSG protects the target
-    TRANSIENT = "Transient"  # 429 / 5xx / timeouts: retryable, carries next_retry_delay
-
-
-EXECUTE_ACTIVITY: dict[ActionName, str] = {name: name.value for name in ActionName}
-"""The activity that carries out each action (activity names are the action names)."""
-
-REVERT_ACTIVITY: dict[ActionName, str] = {
-    ActionName.DISABLE_SIGN_IN: "enable_sign_in",
-    ActionName.DELETE_INBOX_RULES: "restore_inbox_rules",
-    ActionName.QUARANTINE_MAIL: "release_mail",
-    ActionName.BLOCK_PORTS: "unblock",
-    ActionName.BLOCK_OUTBOUND: "unblock",
-}
-"""The activity that undoes each reversible action."""

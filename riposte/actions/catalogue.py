@@ -1,0 +1,194 @@
+"""The action catalogue: one entry per action, and everything else derives from it.
+
+The policy language (its action names, parameters and target entities), the engine's planning,
+the workflow's dispatch, the worker's registration, the permission checks, `riposte doctor` and
+`riposte act` all read `CATALOGUE`; none keeps a list of its own. An entry is its descriptor
+(`riposte.actions.descriptor`) and, when the action takes any, its parameters model.
+
+Graph permissions are application permissions with admin consent. User.ReadWrite.All covers
+every User.* need, Directory.ReadWrite.All more still; Mail.Read and Mail.ReadWrite cover
+Mail.ReadBasic.All.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Self
+
+from pydantic import BeforeValidator, model_validator
+
+from riposte.actions.descriptor import (
+    ActionDescriptor,
+    ActionParameters,
+    AzureRole,
+    Need,
+    Target,
+    act_ref,
+    revert_ref,
+)
+from riposte.actions.payloads import ActionName, ActionParams, ActionResult, RuleSelection
+from riposte.activity_refs import ActivityRef
+from riposte.alerts import Alert
+from riposte.policy.choices import choice
+from riposte.policy.durations import Duration
+
+# Shared needs.
+
+READ_USERS = Need(
+    permission="User.Read.All",
+    covered_by=("User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"),
+)
+NETWORK_CONTRIBUTOR = AzureRole(
+    role="Network Contributor",
+    actions=(
+        "Microsoft.Network/networkSecurityGroups/read",
+        "Microsoft.Network/networkSecurityGroups/securityRules/read",
+        "Microsoft.Network/networkSecurityGroups/securityRules/write",
+        "Microsoft.Network/networkSecurityGroups/securityRules/delete",
+        "Microsoft.Network/locations/operations/read",
+    ),
+)
+
+# disable_sign_in: GET + PATCH /users/{id} accountEnabled=false; reverts with accountEnabled=true.
+
+ENABLE_SIGN_IN = revert_ref("enable_sign_in")
+DISABLE_SIGN_IN = ActionDescriptor(
+    name=ActionName.DISABLE_SIGN_IN,
+    target=Target.USER,
+    act=act_ref("disable_sign_in"),
+    revert=ENABLE_SIGN_IN,
+    graph=(
+        READ_USERS,
+        Need(
+            permission="User.EnableDisableAccount.All",
+            covered_by=("User.ReadWrite.All", "Directory.ReadWrite.All"),
+        ),
+    ),
+)
+
+# revoke_sessions: POST /users/{id}/revokeSignInSessions; harmless to repeat, nothing to revert.
+
+REVOKE_SESSIONS = ActionDescriptor(
+    name=ActionName.REVOKE_SESSIONS,
+    target=Target.USER,
+    act=act_ref("revoke_sessions"),
+    graph=(
+        READ_USERS,
+        Need(
+            permission="User.RevokeSessions.All",
+            covered_by=("User.ReadWrite.All", "Directory.ReadWrite.All"),
+        ),
+    ),
+)
+
+# delete_inbox_rules {which}: GET, DELETE .../messageRules (and GET .../mailFolders/{id} for the
+# rules' target folders); reverts by re-creating the saved rules.
+
+
+class DeleteInboxRulesParams(ActionParameters):
+    which: Annotated[RuleSelection, BeforeValidator(choice(RuleSelection, "which"))] = (
+        RuleSelection.SUSPICIOUS
+    )
+
+    def bind(self, alert: Alert) -> ActionParams:
+        return ActionParams(which=self.which, rule_names=alert.entities.inbox_rules)
+
+
+INBOX_RULES = Need(permission="MailboxSettings.ReadWrite")
+RESTORE_INBOX_RULES = revert_ref("restore_inbox_rules")
+DELETE_INBOX_RULES = ActionDescriptor(
+    name=ActionName.DELETE_INBOX_RULES,
+    target=Target.USER,
+    act=act_ref("delete_inbox_rules"),
+    revert=RESTORE_INBOX_RULES,
+    params=DeleteInboxRulesParams,
+    graph=(
+        INBOX_RULES,
+        Need(permission="Mail.ReadBasic.All", covered_by=("Mail.Read", "Mail.ReadWrite")),
+    ),
+)
+
+# quarantine_mail {sent_within}: GET messages and folders, POST .../move (and .../mailFolders for
+# the quarantine folder); reverts by moving each message back.
+
+
+class QuarantineMailParams(ActionParameters):
+    sent_within: Duration | None = None
+
+    def bind(self, alert: Alert) -> ActionParams:
+        return ActionParams(
+            message_ids=alert.entities.messages, sent_within_seconds=self.sent_within
+        )
+
+
+MOVE_MAIL = Need(permission="Mail.ReadWrite")
+RELEASE_MAIL = revert_ref("release_mail")
+QUARANTINE_MAIL = ActionDescriptor(
+    name=ActionName.QUARANTINE_MAIL,
+    target=Target.USER,
+    act=act_ref("quarantine_mail"),
+    revert=RELEASE_MAIL,
+    params=QuarantineMailParams,
+    graph=(MOVE_MAIL,),
+)
+
+# block_ports {ports} and block_outbound: PUT an NSG deny rule; revert DELETEs it.
+
+
+def _port(value: object) -> object:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
+        raise ValueError(f"a port is a whole number from 1 to 65535, not {value!r}")
+    return value
+
+
+class BlockPortsParams(ActionParameters):
+    ports: tuple[Annotated[int, BeforeValidator(_port)], ...] = ()
+
+    @model_validator(mode="after")
+    def _some_ports(self) -> Self:
+        if not self.ports:
+            raise ValueError("block_ports needs ports, like {ports: [445, 9401]}")
+        return self
+
+    def bind(self, alert: Alert) -> ActionParams:
+        return ActionParams(ports=self.ports)
+
+
+UNBLOCK = revert_ref("unblock")  # deletes the NSG rules either block recorded
+BLOCK_PORTS = ActionDescriptor(
+    name=ActionName.BLOCK_PORTS,
+    target=Target.IP,
+    act=act_ref("block_ports"),
+    revert=UNBLOCK,
+    params=BlockPortsParams,
+    azure=NETWORK_CONTRIBUTOR,
+)
+BLOCK_OUTBOUND = ActionDescriptor(
+    name=ActionName.BLOCK_OUTBOUND,
+    target=Target.IP,
+    act=act_ref("block_outbound"),
+    revert=UNBLOCK,
+    azure=NETWORK_CONTRIBUTOR,
+)
+
+CATALOGUE: dict[ActionName, ActionDescriptor] = {
+    entry.name: entry
+    for entry in (
+        DISABLE_SIGN_IN,
+        REVOKE_SESSIONS,
+        DELETE_INBOX_RULES,
+        QUARANTINE_MAIL,
+        BLOCK_PORTS,
+        BLOCK_OUTBOUND,
+    )
+}
+"""Every action, in the order policies, help texts and reports list them."""
+
+
+def activity_refs() -> list[ActivityRef[Any, ActionResult]]:
+    """Every activity the catalogue names, once each (a revert can serve two actions)."""
+    refs: dict[str, ActivityRef[Any, ActionResult]] = {}
+    for entry in CATALOGUE.values():
+        refs.setdefault(entry.act.name, entry.act)
+        if entry.revert is not None:
+            refs.setdefault(entry.revert.name, entry.revert)
+    return list(refs.values())
