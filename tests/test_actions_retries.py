@@ -21,6 +21,7 @@ from activities.tenant import TenantActivities, tenant_activities
 from activities.testing import action_input
 from riposte.actions.catalogue import CATALOGUE, activity_refs
 from riposte.actions.payloads import ActionInput, ActionName, ActionResult
+from riposte.failures import FailureType
 from riposte.settings import TenantSettings
 from tenant_emulator.client import EmulatorSeam
 
@@ -85,7 +86,7 @@ async def test_the_worker_waits_as_long_as_retry_after_says(
     )
     attributes = started.activity_task_started_event_attributes
     assert attributes.attempt == 2
-    assert attributes.last_failure.application_failure_info.type == "Transient"
+    assert attributes.last_failure.application_failure_info.type == FailureType.TRANSIENT
     waited = started.event_time.ToDatetime() - scheduled.event_time.ToDatetime()
     assert waited >= timedelta(seconds=1.9)
 

@@ -20,14 +20,14 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Protocol
 
-from riposte.actions import ActionName
+from riposte.actions.payloads import ActionName
 from riposte.alerts import Alert
 from riposte.backtest.budgets import BudgetLedger
 from riposte.backtest.compare import changes_between
 from riposte.backtest.report import BacktestReport, Budgets, ChangedAlert, PolicyReport
+from riposte.modes import Mode
 from riposte.policy.compiled import CompiledSnapshot, Verdict
 from riposte.policy.matchers import Facts
-from riposte.settings import Mode
 
 ACTIONS: tuple[str, ...] = tuple(action.value for action in ActionName)
 _ACTION_INDEX = {action: n for n, action in enumerate(ActionName)}
