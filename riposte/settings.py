@@ -45,6 +45,8 @@ class TenantSettings(BaseModel):
     authority_host: str = "https://login.microsoftonline.com"
     graph_url: str = "https://graph.microsoft.com/v1.0"
     arm_endpoint: str = "https://management.azure.com"
+    # Blob Storage account URL; {account} is the storage account's name (flow logs live there)
+    blob_url: str = "https://{account}.blob.core.windows.net"
     ca_bundle: Path | None = None
     subscription_id: str = "00000000-0000-0000-0000-000000000002"
     domains: tuple[str, ...] = ("contoso.com",)

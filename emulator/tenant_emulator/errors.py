@@ -3,6 +3,7 @@
     EmulatorError           status + code + message
     ├── GraphError          {"error": {"code", "message", "innerError"}}
     ├── ArmError            {"error": {"code", "message", "details"}}
+    ├── StorageError        <Error><Code/><Message/></Error>, x-ms-error-code (Blob Storage)
     └── LoginError          {"error", "error_description", "error_codes", ...} (OAuth 2.0)
 
 The stores raise them; `response_for` turns one into the HTTP response the real service sends.
@@ -12,8 +13,9 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from xml.sax.saxutils import escape
 
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 
 
 class EmulatorError(Exception):
@@ -48,6 +50,16 @@ class ArmError(EmulatorError):
         return {"error": {"code": self.code, "message": self.message, "details": []}}
 
 
+class StorageError(EmulatorError):
+    def xml(self) -> str:
+        return (
+            '<?xml version="1.0" encoding="utf-8"?><Error>'
+            f"<Code>{escape(self.code)}</Code><Message>{escape(self.message)}\n"
+            f"RequestId:{uuid.uuid4()}\nTime:{dt.datetime.now(dt.UTC).isoformat()}</Message>"
+            "</Error>"
+        )
+
+
 class LoginError(EmulatorError):
     """An OAuth error; `code` is the AADSTS number, `error` the OAuth error name."""
 
@@ -66,5 +78,8 @@ class LoginError(EmulatorError):
         }
 
 
-def response_for(error: EmulatorError, headers: dict[str, str] | None = None) -> JSONResponse:
+def response_for(error: EmulatorError, headers: dict[str, str] | None = None) -> Response:
+    if isinstance(error, StorageError):
+        all_headers = {"x-ms-error-code": error.code, **(headers or {})}
+        return Response(error.xml(), error.status, all_headers, media_type="application/xml")
     return JSONResponse(error.body(), status_code=error.status, headers=headers)

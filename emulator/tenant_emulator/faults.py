@@ -23,7 +23,7 @@ from pydantic import Field, ValidationError, model_validator
 
 from riposte.errors import InvalidInput
 from riposte.model import Frozen
-from tenant_emulator.errors import ArmError, EmulatorError, GraphError, LoginError
+from tenant_emulator.errors import ArmError, EmulatorError, GraphError, LoginError, StorageError
 from tenant_emulator.routes import ARM_ACTIONS, RouteInfo, Service
 
 
@@ -146,6 +146,12 @@ def denial(route: RouteInfo) -> EmulatorError:
         )
     if route.service is Service.LOGIN:
         return LoginError(401, "invalid_client", 7000215, "Invalid client secret provided.")
+    if route.service is Service.STORAGE:
+        return StorageError(
+            403,
+            "AuthorizationPermissionMismatch",
+            "This request is not authorized to perform this operation using this permission.",
+        )
     if route.name.startswith("graph.mail."):
         return GraphError(
             403, "ErrorAccessDenied", "Access is denied. Check credentials and try again."
@@ -179,5 +185,8 @@ def failure(route: RouteInfo, status: int) -> EmulatorError:
     if route.service is Service.LOGIN:
         error = "temporarily_unavailable" if status in (429, 503) else "server_error"
         return LoginError(status, error, 50196 if status == 429 else 90033, "Injected fault.")
+    if route.service is Service.STORAGE:
+        code = "ServerBusy" if status in (429, 503) else "InternalError"
+        return StorageError(status, code, f"The request failed with status {status} (injected).")
     code = _GRAPH_CODES.get(status, "UnknownError")
     return GraphError(status, code, f"The request failed with status {status} (injected).")

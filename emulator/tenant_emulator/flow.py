@@ -84,6 +84,30 @@ def _matches(
     )
 
 
+def stage(
+    topology: Topology,
+    address: Address,
+    direction: str,
+    flow: tuple[Address, Address, int, Protocol, int],
+) -> dict[str, Any] | None:
+    """The rule of the NSG protecting `address` that decides `flow` in `direction`, or None
+    when no NSG protects it."""
+    nsg = topology.nsg_for(address)
+    if nsg is None:
+        return None
+    src, dst, port, proto, sport = flow
+    for rule in _rules(nsg, direction):
+        if _matches(topology, rule["properties"], src, dst, sport, port, proto):
+            return {
+                "decision": str(rule["properties"]["access"]).lower(),
+                "nsg": nsg.name,
+                "rule": rule["name"],
+                "direction": direction,
+                "priority": rule["properties"]["priority"],
+            }
+    raise AssertionError("the default rules match every flow")  # pragma: no cover
+
+
 def decide(
     topology: Topology,
     src: Address,
@@ -92,25 +116,15 @@ def decide(
     proto: Protocol,
     sport: int = EPHEMERAL_PORT,
 ) -> dict[str, Any]:
-    """`{decision: allow|deny, nsg, rule, direction}`; nsg and rule are None when no NSG
-    protects either end."""
+    """`{decision: allow|deny, nsg, rule, direction, priority}`; nsg and rule are None when no
+    NSG protects either end."""
     topology.network.settle()
+    flow = (src, dst, port, proto, sport)
     last: dict[str, Any] = {"decision": "allow", "nsg": None, "rule": None, "direction": None}
     for address, direction in ((src, "Outbound"), (dst, "Inbound")):
-        nsg = topology.nsg_for(address)
-        if nsg is None:
-            continue
-        for rule in _rules(nsg, direction):
-            if _matches(topology, rule["properties"], src, dst, sport, port, proto):
-                access = str(rule["properties"]["access"]).lower()
-                last = {
-                    "decision": access,
-                    "nsg": nsg.name,
-                    "rule": rule["name"],
-                    "direction": direction,
-                    "priority": rule["properties"]["priority"],
-                }
-                break
-        if last["decision"] == "deny":
-            return last
+        found = stage(topology, address, direction, flow)
+        if found is not None:
+            last = found
+            if found["decision"] == "deny":
+                return last
     return last

@@ -11,7 +11,13 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from tenant_emulator.errors import ArmError, EmulatorError, GraphError, response_for
+from tenant_emulator.errors import (
+    ArmError,
+    EmulatorError,
+    GraphError,
+    StorageError,
+    response_for,
+)
 from tenant_emulator.routes import RouteInfo, Service
 from tenant_emulator.state import EmulatorState
 
@@ -45,6 +51,18 @@ def _unauthorized(route: RouteInfo, problem: str) -> Response:
             'error="invalid_token", error_description="The authentication failed."'
         )
         return response_for(ArmError(401, code, message), {"WWW-Authenticate": challenge})
+    if route.service is Service.STORAGE:
+        refused = StorageError(
+            401,
+            "InvalidAuthenticationInfo",
+            "Authentication information is not given in the "
+            "correct format. Check the value of Authorization header.",
+        )
+        challenge = (
+            "Bearer authorization_uri=https://login.microsoftonline.com/common/oauth2/authorize "
+            "resource_id=https://storage.azure.com"
+        )
+        return response_for(refused, {"WWW-Authenticate": challenge})
     challenge = 'Bearer realm="", authorization_uri="https://login.microsoftonline.com/common"'
     error = GraphError(401, "InvalidAuthenticationToken", _GRAPH_AUTH[problem])
     return response_for(error, {"WWW-Authenticate": challenge})

@@ -8,6 +8,8 @@ by itself after `settle_seconds`, so the state seam never shows a half-done chan
 
 from __future__ import annotations
 
+import copy
+import functools
 import ipaddress
 import re
 import time
@@ -158,8 +160,9 @@ def normalize_rule(props: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def default_rules() -> list[dict[str, Any]]:
-    """Azure's default rules, every NSG's last ones, as {name, properties}."""
+@functools.cache
+def default_rules() -> tuple[dict[str, Any], ...]:
+    """Azure's default rules, every NSG's last ones, as {name, properties} (read only)."""
     rules = []
     for name, priority, direction, access, source, destination in _DEFAULT_RULES:
         props = normalize_rule(
@@ -175,7 +178,7 @@ def default_rules() -> list[dict[str, Any]]:
             }
         ) | {"priority": priority}
         rules.append({"name": name, "properties": props})
-    return rules
+    return tuple(rules)
 
 
 class Network:
@@ -340,7 +343,7 @@ class Network:
     def nsg_json(self, nsg: Nsg) -> dict[str, Any]:
         defaults = []
         for default in default_rules():
-            rule = self._rule_json(nsg, default["name"], default["properties"])
+            rule = self._rule_json(nsg, default["name"], copy.deepcopy(default["properties"]))
             rule["id"] = rule["id"].replace("/securityRules/", "/defaultSecurityRules/")
             rule["type"] = "Microsoft.Network/networkSecurityGroups/defaultSecurityRules"
             defaults.append(rule)

@@ -34,6 +34,8 @@ routes by a glob over names ("graph.mail.*") or by "METHOD /path/glob".
                                           Microsoft.Network/networkSecurityGroups/{nsg}
     arm.rules.list                GET     (that)/securityRules
     arm.rules.get|put|delete      ...     (that)/securityRules/{rule}
+    arm.nics.*, arm.watchers.list_all, arm.flow_logs.*   see tenant_emulator/arm_watch.py
+    storage.blobs.list|get|put    GET/PUT /{account}/{container}[/{blob}]   (storage.py)
     arm.operations.get            GET     /subscriptions/{sub}/providers/Microsoft.Network/
                                           locations/{location}/operations/{operation}
     arm.operation_results.get     GET     (same)/operationResults/{operation}
@@ -49,6 +51,7 @@ class Service(StrEnum):
     LOGIN = "login"
     GRAPH = "graph"
     ARM = "arm"
+    STORAGE = "storage"
     SEAM = "emulator"
 
 
@@ -69,7 +72,7 @@ class RouteInfo:
 
     @property
     def needs_token(self) -> bool:
-        return self.service in (Service.GRAPH, Service.ARM)
+        return self.service in (Service.GRAPH, Service.ARM, Service.STORAGE)
 
 
 USER = "/v1.0/users/{id}"

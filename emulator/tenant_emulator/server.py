@@ -29,12 +29,14 @@ from riposte.errors import Unavailable
 from riposte.settings import NsgBinding, TenantSettings
 from tenant_emulator import (
     arm,
+    arm_watch,
     graph,
     graph_ca,
     graph_identity,
     graph_mail,
     login,
     seam,
+    storage,
 )
 from tenant_emulator.faults import Fault
 from tenant_emulator.seed import Seed, load_seed
@@ -62,6 +64,8 @@ def build_app(state: EmulatorState) -> Starlette:
             *graph_identity.ROUTES,
             *graph_ca.ROUTES,
             *arm.ROUTES,
+            *arm_watch.ROUTES,
+            *storage.ROUTES,
         ],
         exception_handlers={404: _no_route, 405: _no_route},
     )
@@ -79,6 +83,7 @@ def tenant_settings_for(seed: Seed, url: str, ca_path: Path) -> TenantSettings:
         authority_host=url,
         graph_url=f"{url}/v1.0",
         arm_endpoint=url,
+        blob_url=f"{url}/{{account}}",
         ca_bundle=ca_path,
         subscription_id=seed.tenant.subscription_id,
         domains=seed.tenant.domains,

@@ -7,10 +7,14 @@ import datetime as dt
 import secrets
 from typing import Any
 
+from pydantic import ValidationError
+
 from riposte.errors import InvalidInput
+from tenant_emulator.blobs import BlobStore
 from tenant_emulator.conditional_access import ConditionalAccess
 from tenant_emulator.directory import Directory
 from tenant_emulator.errors import GraphError
+from tenant_emulator.flowlog_seed import FlowLogs, FlowLogSeed
 from tenant_emulator.identity import Identity
 from tenant_emulator.mailbox import Mailbox
 from tenant_emulator.network import Network
@@ -51,6 +55,16 @@ class Tenant:
             self.topology = Topology(self.network, seed.virtual_networks, seed.nics)
         except (GraphError, ValueError, KeyError) as err:
             raise InvalidInput(f"seed: {err}") from err
+        self.blobs = BlobStore()
+        self.flow_logs: FlowLogs | None = None
+        if seed.flow_logs:
+            try:
+                flow_seed = FlowLogSeed.model_validate(seed.flow_logs)
+                self.flow_logs = FlowLogs(
+                    flow_seed, self.subscription, self.location, self.topology, self.blobs, now
+                )
+            except (ValidationError, ValueError) as err:
+                raise InvalidInput(f"seed: flow_logs: {err}") from err
         self.conditional_access = ConditionalAccess(
             seed.named_locations, seed.conditional_access_policies
         )

@@ -1,0 +1,131 @@
+"""Azure VNet flow logs (flow log version 4), parsed one blob at a time. Pure: no I/O.
+
+A blob is one hour of one NIC (`.../macAddress=MAC/PT1H.json`): `{"records": [...]}`, each
+record with `flowLogVersion` 4, `category` "FlowLogFlowEvent" and `flowRecords.flows[]` of
+`{aclID, flowGroups[] of {rule, flowTuples[]}}`. A tuple is 13 comma-separated fields:
+
+    time (ms since epoch), source IP, destination IP, source port, destination port,
+    protocol (IANA number), direction (I|O), state (B|C|E|D), encryption,
+    packets and bytes source to destination, packets and bytes back (0 or empty on B)
+
+A blob that is not valid JSON, holds another kind or version of flow log (an NSG flow log,
+version 2), or has a malformed tuple raises `MalformedFlowLog`, so the caller skips the blob
+whole, counts it and names it, instead of learning from half of it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from collections.abc import Iterator
+from enum import StrEnum
+from typing import Any, NamedTuple
+
+CONTAINER = "insights-logs-flowlogflowevent"
+VERSION = 4
+FIELDS = 13
+_DIRECTIONS = frozenset("IO")
+_STATES = frozenset("BCED")
+
+
+class FlowState(StrEnum):
+    BEGIN = "B"
+    CONTINUING = "C"
+    END = "E"
+    DENIED = "D"
+
+
+class MalformedFlowLog(ValueError):
+    """A blob that is not a version-4 VNet flow log; the message says what is wrong."""
+
+
+class FlowTuple(NamedTuple):
+    time_ms: int
+    src: str
+    dst: str
+    src_port: int
+    dst_port: int
+    protocol: int
+    outbound: bool
+    state: FlowState
+
+
+def blob_prefix(flow_log_id: str, year: int, month: int, day: int) -> str:
+    """The blob-name prefix of one UTC day of one flow log (every MAC and hour under it)."""
+    return f"flowLogResourceID={flow_log_id.upper()}/y={year:04d}/m={month:02d}/d={day:02d}/"
+
+
+def blob_mac(name: str) -> str | None:
+    """The MAC address (12 hex digits, upper case) a blob name is for, or None."""
+    for part in name.split("/"):
+        if part.startswith("macAddress="):
+            return part.removeprefix("macAddress=").replace("-", "").upper()
+    return None
+
+
+def _port(text: str, line: str) -> int:
+    if not text.isdigit() or int(text) > 65535:
+        raise MalformedFlowLog(f"tuple {line!r}: bad port {text!r}")
+    return int(text)
+
+
+def parse_tuple(line: str) -> FlowTuple:
+    fields = line.split(",")
+    if len(fields) != FIELDS:
+        raise MalformedFlowLog(f"tuple {line[:80]!r} has {len(fields)} fields, not {FIELDS}")
+    time_ms, src, dst, sport, dport, proto, direction, state = fields[:8]
+    if not time_ms.isdigit() or not proto.isdigit():
+        raise MalformedFlowLog(f"tuple {line[:80]!r}: bad time or protocol")
+    if direction not in _DIRECTIONS or state not in _STATES:
+        raise MalformedFlowLog(f"tuple {line[:80]!r}: bad direction or state")
+    try:
+        ipaddress.ip_address(src)
+        ipaddress.ip_address(dst)
+    except ValueError as err:
+        raise MalformedFlowLog(f"tuple {line[:80]!r}: {err}") from err
+    return FlowTuple(
+        int(time_ms),
+        src,
+        dst,
+        _port(sport, line),
+        _port(dport, line),
+        int(proto),
+        direction == "O",
+        FlowState(state),
+    )
+
+
+def _records(content: bytes) -> list[Any]:
+    try:
+        data = json.loads(content)
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise MalformedFlowLog(f"not JSON ({err.msg if hasattr(err, 'msg') else err})") from err
+    records = data.get("records") if isinstance(data, dict) else None
+    if not isinstance(records, list):
+        raise MalformedFlowLog('no "records" list')
+    return records
+
+
+def _tuples_of(record: Any) -> Iterator[str]:
+    if not isinstance(record, dict):
+        raise MalformedFlowLog("a record is not an object")
+    version = record.get("flowLogVersion")
+    if version != VERSION or record.get("category") != "FlowLogFlowEvent":
+        props = record.get("properties")
+        old = props.get("Version") if isinstance(props, dict) else None
+        kind = f"NSG flow log version {old}" if old is not None else f"version {version!r}"
+        raise MalformedFlowLog(f"not a VNet flow log version {VERSION} ({kind})")
+    flows = (record.get("flowRecords") or {}).get("flows")
+    if not isinstance(flows, list):
+        raise MalformedFlowLog("a record has no flowRecords.flows list")
+    for flow in flows:
+        for group in flow.get("flowGroups") or [] if isinstance(flow, dict) else []:
+            tuples = group.get("flowTuples") if isinstance(group, dict) else None
+            if not isinstance(tuples, list) or not all(isinstance(t, str) for t in tuples):
+                raise MalformedFlowLog("a flow group has no flowTuples list of strings")
+            yield from tuples
+
+
+def parse_blob(content: bytes) -> list[FlowTuple]:
+    """Every tuple of one blob, or MalformedFlowLog (nothing of a malformed blob is used)."""
+    return [parse_tuple(line) for record in _records(content) for line in _tuples_of(record)]

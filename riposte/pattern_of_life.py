@@ -1,0 +1,177 @@
+"""Learning a device's pattern of life from its flow-log tuples, one blob at a time. Pure.
+
+    learner = PatternLearner(device="10.8.0.25", since_ms=..., until_ms=...)
+    for name, content in blobs:               # one hour of one NIC at a time
+        learner.add_blob(name, content)       # a malformed blob is skipped and named
+    allow = learner.allow_list(min_days=2, cap=40)   # or AllowListTooLarge
+    denied = learner.denied_recently(allow)   # last hour's flows the allow-list would deny
+
+Learned: outbound, non-denied tuples from the device within the window, as (destination,
+port, protocol) seen on at least `min_days` distinct UTC days. Destinations of one /24 that
+share a port and protocol are folded into that /24 when at least `fold_hosts` hosts of it
+appear (their days are then counted together). Memory holds one blob's tuples and one set of
+days per distinct destination, never the window's tuples.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections import Counter, defaultdict
+from enum import StrEnum
+
+from riposte.flow_logs import FlowState, MalformedFlowLog, parse_blob
+from riposte.model import Frozen
+
+DAY_MS = 86_400_000
+HOUR_MS = 3_600_000
+FOLD_HOSTS = 4
+
+
+class Protocol(StrEnum):
+    TCP = "Tcp"
+    UDP = "Udp"
+    ICMP = "Icmp"
+    OTHER = "*"
+
+    @classmethod
+    def of(cls, number: int) -> Protocol:
+        return {6: cls.TCP, 17: cls.UDP, 1: cls.ICMP}.get(number, cls.OTHER)
+
+
+class Destination(Frozen):
+    """One allow-list entry: an address or a /24, a port, a protocol."""
+
+    prefix: str
+    port: int
+    protocol: Protocol
+    days: int = 0
+
+    def covers(self, address: str, port: int, protocol: Protocol) -> bool:
+        if port != self.port or protocol != self.protocol:
+            return False
+        return ipaddress.ip_address(address) in ipaddress.ip_network(self.prefix)
+
+    @property
+    def text(self) -> str:
+        return f"{self.prefix} {self.protocol.value.lower()}/{self.port}"
+
+
+class DeniedFlow(Frozen):
+    """A destination of the last hour the allow-list would deny, and how many flows went there."""
+
+    dst: str
+    port: int
+    protocol: Protocol
+    flows: int
+
+
+class SkippedBlob(Frozen):
+    name: str
+    reason: str
+
+
+class PatternOfLifeError(Exception):
+    """Why a pattern of life cannot be learned; the message says so in words.
+
+    PatternOfLifeError
+    ├── DeviceNotFound           no NIC holds the device's IP
+    ├── NoFlowLogConfiguration   no Network Watcher flow log covers its NIC or VNet
+    ├── NoFlowLogs               a flow log covers it, but no usable blob is in the window
+    └── AllowListTooLarge        more destinations than the cap (setting)
+    """
+
+
+class DeviceNotFound(PatternOfLifeError):
+    pass
+
+
+class NoFlowLogConfiguration(PatternOfLifeError):
+    pass
+
+
+class NoFlowLogs(PatternOfLifeError):
+    pass
+
+
+class AllowListTooLarge(PatternOfLifeError):
+    def __init__(self, size: int, cap: int) -> None:
+        super().__init__(
+            f"the learned allow-list has {size} entries, over the cap of {cap}: the device's "
+            "traffic is too varied to enforce as a pattern of life"
+        )
+        self.size, self.cap = size, cap
+
+
+_Key = tuple[str, int, Protocol]
+
+
+class PatternLearner:
+    def __init__(self, device: str, since_ms: int, until_ms: int) -> None:
+        self.device = str(ipaddress.ip_address(device))
+        self.since_ms, self.until_ms = since_ms, until_ms
+        self.days: dict[_Key, set[int]] = defaultdict(set)
+        self.recent: Counter[_Key] = Counter()
+        self.skipped: list[SkippedBlob] = []
+        self.blobs = 0
+        self.tuples = 0
+
+    def add_blob(self, name: str, content: bytes) -> None:
+        """Learn from one blob; a malformed one is skipped whole and remembered by name."""
+        try:
+            tuples = parse_blob(content)
+        except MalformedFlowLog as err:
+            self.skipped.append(SkippedBlob(name=name, reason=str(err)))
+            return
+        self.blobs += 1
+        recent_from = self.until_ms - HOUR_MS
+        for flow in tuples:
+            if not flow.outbound or flow.state is FlowState.DENIED or flow.src != self.device:
+                continue
+            if not self.since_ms <= flow.time_ms <= self.until_ms:
+                continue
+            self.tuples += 1
+            key = (flow.dst, flow.dst_port, Protocol.of(flow.protocol))
+            self.days[key].add(flow.time_ms // DAY_MS)
+            if flow.time_ms >= recent_from:  # a flow counts once, at its beginning
+                self.recent[key] += 1 if flow.state is FlowState.BEGIN else 0
+
+    def allow_list(
+        self, min_days: int, cap: int, fold_hosts: int = FOLD_HOSTS
+    ) -> tuple[Destination, ...]:
+        """The destinations seen on at least `min_days` days, folded by /24; sorted."""
+        groups: dict[tuple[str, int, Protocol], list[_Key]] = defaultdict(list)
+        for key in self.days:
+            address = ipaddress.ip_address(key[0])
+            block = str(ipaddress.ip_network(f"{address}/24", strict=False))
+            groups[(block if address.version == 4 else key[0], key[1], key[2])].append(key)
+        learned: list[Destination] = []
+        for (block, port, protocol), keys in groups.items():
+            if len(keys) >= fold_hosts:
+                days = set().union(*(self.days[k] for k in keys))
+                if len(days) >= min_days:
+                    learned.append(
+                        Destination(prefix=block, port=port, protocol=protocol, days=len(days))
+                    )
+                continue
+            for key in keys:
+                if len(self.days[key]) >= min_days:
+                    prefix = str(ipaddress.ip_network(key[0]))
+                    learned.append(
+                        Destination(
+                            prefix=prefix, port=port, protocol=protocol, days=len(self.days[key])
+                        )
+                    )
+        learned.sort(key=lambda d: (ipaddress.ip_network(d.prefix), d.protocol, d.port))
+        if len(learned) > cap:
+            raise AllowListTooLarge(len(learned), cap)
+        return tuple(learned)
+
+    def denied_recently(self, allow: tuple[Destination, ...]) -> tuple[DeniedFlow, ...]:
+        """The last hour's destinations that no allow-list entry covers, most flows first."""
+        denied = [
+            DeniedFlow(dst=dst, port=port, protocol=protocol, flows=count)
+            for (dst, port, protocol), count in self.recent.items()
+            if not any(d.covers(dst, port, protocol) for d in allow)
+        ]
+        denied.sort(key=lambda d: (-d.flows, ipaddress.ip_address(d.dst), d.port))
+        return tuple(denied)
