@@ -20,7 +20,7 @@ from temporalio.worker import Worker
 from activities.audit import AuditActivities
 from activities.policy import PolicyActivities
 from activities.tenant import tenant_activities
-from riposte.audit.store import open_store
+from riposte.audit.store import open_configured
 from riposte.logging import configure_logging
 from riposte.metrics import metered_store, start_worker_metrics
 from riposte.service import connect
@@ -35,7 +35,7 @@ async def run_worker(
     """Serve the task queue until `stop` is set (or forever)."""
     log = structlog.get_logger("riposte.worker").bind(task_queue=settings.task_queue)
     async with AsyncExitStack() as stack:
-        store = metered_store(open_store(settings.audit_store_url), client)
+        store = metered_store(open_configured(settings), client)
         stack.callback(store.close)
         tenant = await stack.enter_async_context(tenant_activities(settings.tenant))
         activities: Sequence[Callable[..., Any]] = [

@@ -33,6 +33,7 @@ from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
 from riposte.actions.catalogue import CATALOGUE
 from riposte.actions.payloads import ActionName
+from riposte.audit.checkpoint import Checkpoint
 from riposte.audit.events import AuditEvent, AuditFilter, AuditKind, AuditRecord, VerifyResult
 from riposte.audit.store import AuditStore
 from riposte.errors import InvalidInput, Unavailable
@@ -174,8 +175,8 @@ class MeteredStore:
     def query(self, f: AuditFilter) -> list[AuditEvent]:
         return self._store.query(f)
 
-    def verify(self) -> VerifyResult:
-        return self._store.verify()
+    def verify(self, checkpoint: Checkpoint | None = None) -> VerifyResult:
+        return self._store.verify(checkpoint)
 
     def close(self) -> None:
         self._store.close()

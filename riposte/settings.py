@@ -94,6 +94,8 @@ class Settings(BaseSettings):
     data_dir: Path = Path(".riposte")
     policies_dir: Path = Path("policies")
     audit_url: str | None = None  # sqlite:///path or postgresql://...; default DATA_DIR/audit.db
+    # The audit chain's HMAC key; unset, DATA_DIR/audit.key (made 0600 on a writer's first start)
+    audit_key: SecretStr | None = None
     default_mode: Mode = Mode.PASSIVE
     force_passive: bool = False  # the engine-wide kill switch
     protected_users: tuple[str, ...] = ("breakglass@contoso.com",)  # never acted on

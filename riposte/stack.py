@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import glob
 import itertools
 import json
 import os
@@ -73,6 +74,8 @@ class StackAddresses:
 @contextlib.asynccontextmanager
 async def temporal_dev_server(data_dir: Path, port: int, ui_port: int) -> AsyncIterator[str]:
     """Run `temporal server start-dev` on a SQLite file in data_dir; yield its address."""
+    for existing in glob.glob(str(data_dir / "temporal.db*")):  # made before files were 0600
+        os.chmod(existing, 0o600)
     log_file = (data_dir / "temporal.log").open("ab")
     command = [
         str(temporal_binary()),
@@ -92,7 +95,11 @@ async def temporal_dev_server(data_dir: Path, port: int, ui_port: int) -> AsyncI
         *search_attribute_args(),
     ]
     process = await asyncio.create_subprocess_exec(
-        *command, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True
+        *command,
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        umask=0o077,  # temporal.db and its WAL files: readable by their owner only
     )
     address = f"127.0.0.1:{port}"
     try:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from riposte.audit.events import AuditEvent
+from riposte.audit.key import AuditKey
 from riposte.audit.store import open_store
 from riposte.cli import run
 from tests.plugins.audit import records
@@ -18,14 +19,14 @@ from tests.plugins.audit import records
 
 @pytest.fixture
 def cli_store(
-    audit_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    audit_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, keyed_env: AuditKey
 ) -> tuple[str, list[str]]:
     """A store with six events, that `riposte audit` reaches: its URL and the data-dir option.
 
     The environment is how an operator points the CLI at PostgreSQL (RIPOSTE_AUDIT_URL).
     """
     monkeypatch.setenv("RIPOSTE_AUDIT_URL", audit_url)
-    store = open_store(audit_url)
+    store = open_store(audit_url, keyed_env)
     store.append(records(6))
     store.close()
     return audit_url, ["--data-dir", str(tmp_path / "unused")]
@@ -93,11 +94,14 @@ def test_verify_exits_0_on_an_intact_chain(
 
 
 def test_verify_exits_1_listing_problems(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    keyed_env: AuditKey,
 ) -> None:
     """An edited event in the default store under --data-dir makes verify exit 1 and name it."""
     monkeypatch.delenv("RIPOSTE_AUDIT_URL", raising=False)
-    store = open_store(f"sqlite:///{tmp_path / 'audit.db'}")
+    store = open_store(f"sqlite:///{tmp_path / 'audit.db'}", keyed_env)
     store.append(records(4))
     store.close()
     with sqlite3.connect(tmp_path / "audit.db") as raw:
@@ -106,11 +110,14 @@ def test_verify_exits_1_listing_problems(
     assert run(["audit", "verify", "--data-dir", str(tmp_path)]) == 1
     out = capsys.readouterr().out
     assert "does NOT verify" in out
-    assert "seq 2: hash does not match its content" in out
+    assert "seq 2: hash does not match its seal under the audit key" in out
 
 
 def test_verify_creates_the_data_dir_and_an_empty_store(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    keyed_env: AuditKey,
 ) -> None:
     """With no store yet, the data dir and audit.db are created and zero events verify."""
     monkeypatch.delenv("RIPOSTE_AUDIT_URL", raising=False)

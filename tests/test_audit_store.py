@@ -217,6 +217,7 @@ def test_postgres_writer_role_needs_only_the_documented_grants(postgres_url: str
             "GRANT SELECT, INSERT ON audit_events TO {}",
             "GRANT SELECT, UPDATE ON audit_head TO {}",
             "GRANT SELECT ON schema_version TO {}",
+            "GRANT SELECT ON audit_keying TO {}",
         ):
             owner.execute(sql.SQL(grant).format(sql.Identifier(role)))
     writer_url = postgres_url.replace("postgresql://postgres@", f"postgresql://{role}@")

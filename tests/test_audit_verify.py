@@ -20,6 +20,7 @@ from riposte.audit.store import AuditStore, open_store
 from tests.plugins.audit import record, records
 
 SQLITE_PREFIX = "sqlite:///"
+GUARDED = ("audit_events", "audit_head", "audit_keying")
 
 
 def tampered(url: str, copy_to: Path, *statements: str) -> str:
@@ -39,12 +40,12 @@ def tampered(url: str, copy_to: Path, *statements: str) -> str:
             raw.close()
         return f"{SQLITE_PREFIX}{copy}"
     with psycopg.connect(url) as conn:
-        conn.execute("ALTER TABLE audit_events DISABLE TRIGGER USER")
-        conn.execute("ALTER TABLE audit_head DISABLE TRIGGER USER")
+        for table in GUARDED:
+            conn.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER".encode())
         for statement in statements:
             conn.execute(statement.encode())
-        conn.execute("ALTER TABLE audit_events ENABLE TRIGGER USER")
-        conn.execute("ALTER TABLE audit_head ENABLE TRIGGER USER")
+        for table in GUARDED:
+            conn.execute(f"ALTER TABLE {table} ENABLE TRIGGER USER".encode())
     return url
 
 

@@ -266,6 +266,7 @@ def test_a_writer_role_without_grants_is_told_what_to_grant(
         conn.execute(sql.SQL("GRANT SELECT, INSERT ON audit_events TO {}").format(role))
         conn.execute(sql.SQL("GRANT SELECT, UPDATE ON audit_head TO {}").format(role))
         conn.execute(sql.SQL("GRANT SELECT ON schema_version TO {}").format(role))
+        conn.execute(sql.SQL("GRANT SELECT ON audit_keying TO {}").format(role))
     check = check_audit(as_writer)
     assert check.status is Status.OK, check.detail
     assert "chain verifies" in check.detail

@@ -5,3 +5,4 @@ GRANT USAGE ON SCHEMA public TO riposte_writer;
 GRANT SELECT, INSERT ON audit_events TO riposte_writer;
 GRANT SELECT, UPDATE ON audit_head TO riposte_writer;
 GRANT SELECT ON schema_version TO riposte_writer;
+GRANT SELECT ON audit_keying TO riposte_writer;

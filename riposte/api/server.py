@@ -15,7 +15,7 @@ from temporalio.client import Client
 from riposte.api.app import create_app
 from riposte.api.context import ApiContext
 from riposte.api.tokens import TokenStore
-from riposte.audit.store import open_store
+from riposte.audit.store import open_configured
 from riposte.errors import Unavailable
 from riposte.service import ResponseService
 from riposte.settings import Settings
@@ -55,7 +55,7 @@ async def serve(
     settings: Settings, client: Client, host: str, port: int, stop: asyncio.Event
 ) -> None:
     """Serve the API and console on host:port until `stop` is set."""
-    store = open_store(settings.audit_store_url)
+    store = open_configured(settings)
     tokens = TokenStore.in_data_dir(settings.data_dir)
     app = create_app(
         settings, ResponseService(client, settings.task_queue, settings.incidents), store, tokens

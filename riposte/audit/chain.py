@@ -1,9 +1,15 @@
-"""The hash chain: how an event is sealed, and how a stored chain is checked.
+"""The keyed hash chain: how an event is sealed, and how a stored chain is checked.
 
-Each event's `hash` is sha256 over its `prev_hash` followed by the canonical JSON of every
-other field (`seq` and `prev_hash` included, `hash` excluded): keys sorted, no whitespace, ASCII
-only, `time` as UTC with microseconds (`2021-06-09T09:12:00.000000Z`). The first event's
-`prev_hash` is 64 zeros. Both backends store `time` so that it reads back to the same text.
+Each event's `hash` is HMAC-SHA256, under the audit key, of its `prev_hash` followed by the
+canonical JSON of every other field (`seq` and `prev_hash` included, `hash` excluded): keys
+sorted, no whitespace, ASCII only, `time` as UTC with microseconds (`2021-06-09T09:12:00.000000Z`).
+The first event's `prev_hash` is 64 zeros. Both backends store `time` so that it reads back to
+the same text. Someone who can write the database but lacks the key cannot re-seal an edit.
+
+Events before the store's `keyed_from` seq (written before migration 0002) are plain SHA-256 of
+the same text: still checked, and reported as unkeyed. A store opened without a key (tests,
+tools) seals and checks every event that way. The chain head carries a seal too (`head_mac`),
+so a truncated chain with its head moved back does not verify either.
 
 Nothing here performs I/O: the stores feed rows in and get events or problems out.
 """
@@ -11,14 +17,18 @@ Nothing here performs I/O: the stores feed rows in and get events or problems ou
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 
+from riposte.audit.checkpoint import Checkpoint, signature_ok
 from riposte.audit.events import AuditEvent, AuditRecord, VerifyResult
+from riposte.audit.key import AuditKey
 
 GENESIS_HASH = "0" * 64
+MAX_PROBLEMS = 100  # a wholly re-chained store would otherwise list every event
 
 COLUMNS: tuple[str, ...] = tuple(AuditEvent.model_fields)
 """The stored columns, in the order both backends read and write them."""
@@ -43,11 +53,20 @@ def parse_time(text: str) -> datetime:
     return datetime.fromisoformat(text).astimezone(UTC)
 
 
-def content_hash(row: Row) -> str:
-    """The hash an event must carry, from its stored fields."""
+def content_hash(row: Row, key: AuditKey | None = None) -> str:
+    """The hash an event must carry, from its stored fields (unkeyed without a key)."""
     body = {name: row[name] for name in CHAINED}
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-    return hashlib.sha256((str(row["prev_hash"]) + canonical).encode("ascii")).hexdigest()
+    message = (str(row["prev_hash"]) + canonical).encode("ascii")
+    if key is None:
+        return hashlib.sha256(message).hexdigest()
+    return hmac.new(key.secret, message, hashlib.sha256).hexdigest()
+
+
+def head_mac(seq: int, head_hash: str, keyed_from: int, key: AuditKey) -> str:
+    """The seal on the chain head: a head moved back, or a `keyed_from` moved on, lacks it."""
+    text = f"riposte-audit-head:{seq}:{head_hash}:{keyed_from}"
+    return hmac.new(key.secret, text.encode("ascii"), hashlib.sha256).hexdigest()
 
 
 def storable(text: str) -> str:
@@ -63,7 +82,7 @@ def row_of(event: AuditEvent) -> dict[str, str | int]:
     return row
 
 
-def seal(record: AuditRecord, seq: int, prev_hash: str) -> AuditEvent:
+def seal(record: AuditRecord, seq: int, prev_hash: str, key: AuditKey | None = None) -> AuditEvent:
     """The event a record becomes at `seq`, after the event whose hash is `prev_hash`."""
     fields: dict[str, object] = {
         name: storable(value) if isinstance(value, str) else value
@@ -71,7 +90,7 @@ def seal(record: AuditRecord, seq: int, prev_hash: str) -> AuditEvent:
     }
     fields["time"] = parse_time(canonical_time(record.time))
     draft = AuditEvent.model_validate({**fields, "seq": seq, "prev_hash": prev_hash, "hash": ""})
-    return draft.model_copy(update={"hash": content_hash(row_of(draft))})
+    return draft.model_copy(update={"hash": content_hash(row_of(draft), key)})
 
 
 def extend(
@@ -79,6 +98,7 @@ def extend(
     stored: Mapping[str, AuditEvent],
     head_seq: int,
     head_hash: str,
+    key: AuditKey | None = None,
 ) -> tuple[list[AuditEvent], list[AuditEvent]]:
     """Place records after the head: (one event per record, in order; the events to insert).
 
@@ -90,59 +110,177 @@ def extend(
     for record in records:
         if record.id in placed:
             continue
-        event = seal(record, head_seq + 1, head_hash)
+        event = seal(record, head_seq + 1, head_hash, key)
         head_seq, head_hash = event.seq, event.hash
         placed[record.id] = event
         new.append(event)
     return [placed[record.id] for record in records], new
 
 
-class ChainCheck:
-    """Walks stored rows in seq order and notes every place where the chain breaks."""
+class Head:
+    """What the store recorded beside its events: the chain head and the keying record."""
 
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        seq: int | None,
+        hash_: str = "",
+        mac: str = "",
+        keyed_from: int | None = 1,
+    ) -> None:
+        self.seq, self.hash, self.mac, self.keyed_from = seq, hash_, mac, keyed_from
+
+
+def head_of(head: Sequence[object] | None, keying: Sequence[object] | None) -> Head:
+    """The head and keying rows as the chain check reads them (None: the row is gone)."""
+    keyed_from = int(str(keying[0])) if keying and str(keying[0]).isdigit() else None
+    if head is None or not str(head[0]).isdigit():
+        return Head(None, keyed_from=keyed_from)
+    return Head(int(str(head[0])), str(head[1]), str(head[2]), keyed_from)
+
+
+class ChainCheck:
+    """Walks stored rows in seq order and notes, in words, every place where the chain breaks."""
+
+    def __init__(
+        self, key: AuditKey | None, head: Head, checkpoint: Checkpoint | None = None
+    ) -> None:
+        self._key = key
+        self._head = head
+        self._keyed_from = 1 if head.keyed_from is None else head.keyed_from
+        self._checkpoint = checkpoint
         self._problems: list[str] = []
         self._count = 0
+        self._unkeyed = 0
         self._last_seq = 0
         self._last_hash = GENESIS_HASH
+        self._at_checkpoint: str | None = None
+        self._upto_checkpoint = 0
+        self._problem_seqs = 0
+
+    def _problem(self, text: str) -> None:
+        if len(self._problems) < MAX_PROBLEMS:
+            self._problems.append(text)
+        elif len(self._problems) == MAX_PROBLEMS:
+            self._problems.append(f"... more problems after these {MAX_PROBLEMS}")
 
     def feed(self, rows: Iterable[Row]) -> None:
         for row in rows:
-            self._check(row)
+            try:
+                self._check(row)
+            except (TypeError, ValueError, KeyError):
+                self._problem(
+                    f"after seq {self._last_seq}: a malformed row (edited outside Riposte)"
+                )
 
     def _check(self, row: Row) -> None:
         seq = int(row["seq"])
         expected = self._last_seq + 1
         if seq > expected:
             missing = f"seq {expected}" if seq == expected + 1 else f"seqs {expected}-{seq - 1}"
-            self._problems.append(f"{missing}: missing (deleted, or moved out of place)")
+            self._problem(f"{missing}: missing (deleted, or moved out of place)")
         if row["prev_hash"] != self._last_hash:
             before = f"seq {self._last_seq}" if self._last_seq else "the chain's start"
-            self._problems.append(
+            self._problem(
                 f"seq {seq}: prev_hash does not match the hash of {before} (deleted or reordered)"
             )
-        if content_hash(row) != row["hash"]:
-            self._problems.append(f"seq {seq}: hash does not match its content (edited or moved)")
+        keyed = self._key is not None and seq >= self._keyed_from
+        if not keyed:
+            self._unkeyed += 1
+        if content_hash(row, self._key if keyed else None) != row["hash"]:
+            self._problem_seqs += 1
+            self._problem(
+                f"seq {seq}: hash does not match its seal under the audit key (edited, moved "
+                "or re-chained)"
+                if keyed
+                else f"seq {seq}: hash does not match its content (edited or moved)"
+            )
         self._count += 1
         self._last_seq = seq
         self._last_hash = str(row["hash"])
+        if self._checkpoint is not None and seq <= self._checkpoint.seq:
+            self._upto_checkpoint += 1
+            if seq == self._checkpoint.seq:
+                self._at_checkpoint = self._last_hash
 
-    def finish(self, head_seq: int, head_hash: str) -> VerifyResult:
-        """The verdict, given the chain head the store recorded with its last append."""
-        if head_seq > self._last_seq:
-            self._problems.append(
-                f"seq {self._last_seq + 1}: missing; the chain head records {head_seq} events"
+    def finish(self) -> VerifyResult:
+        """The verdict, given the head and keying records the store kept."""
+        self._check_head()
+        self._check_keying()
+        if self._checkpoint is not None:
+            self._check_checkpoint(self._checkpoint)
+        notes: list[str] = []
+        if self._key is not None and self._unkeyed:
+            notes.append(
+                f"seqs 1-{min(self._keyed_from - 1, self._last_seq)} were written before the "
+                "chain was keyed: checked as an unkeyed chain"
             )
-        elif head_seq < self._last_seq:
-            self._problems.append(
-                f"seq {head_seq + 1}: events past the chain head (seq {head_seq}) were not "
-                "appended by the store"
-            )
-        elif head_hash != self._last_hash:
-            self._problems.append(f"seq {head_seq}: hash differs from the chain head's")
+        if self._key is not None and self._problem_seqs and self._problem_seqs == self._count:
+            notes.append("no event carries this key's seal: is it the key that sealed the store?")
         return VerifyResult(
             ok=not self._problems,
             events=self._count,
             problems=tuple(self._problems),
             head=self._last_hash if self._count else "",
+            seq=self._last_seq,
+            keyed_from=self._keyed_from,
+            notes=tuple(notes),
         )
+
+    def _check_head(self) -> None:
+        head = self._head
+        if head.seq is None:
+            self._problem("the chain head row is missing (deleted outside Riposte)")
+            return
+        if head.seq > self._last_seq:
+            self._problem(
+                f"seq {self._last_seq + 1}: missing; the chain head records {head.seq} events"
+            )
+        elif head.seq < self._last_seq:
+            self._problem(
+                f"seq {head.seq + 1}: events past the chain head (seq {head.seq}) were not "
+                "appended by the store"
+            )
+        elif head.hash != self._last_hash:
+            self._problem(f"seq {head.seq}: hash differs from the chain head's")
+        elif self._key is not None and head.seq >= self._keyed_from:
+            seal = head_mac(head.seq, head.hash, self._keyed_from, self._key)
+            if not hmac.compare_digest(head.mac, seal):
+                self._problem(
+                    f"the chain head (seq {head.seq}) does not carry the audit key's seal: "
+                    "moved back (a truncated chain), or it or keyed_from set outside Riposte"
+                )
+
+    def _check_keying(self) -> None:
+        if self._head.keyed_from is None:
+            self._problem("the store's keying record is missing (deleted outside Riposte)")
+
+    def _check_checkpoint(self, checkpoint: Checkpoint) -> None:
+        if self._key is None:
+            self._problem("the checkpoint cannot be checked without the audit key")
+        elif not signature_ok(checkpoint, self._key):
+            self._problem(
+                "the checkpoint's signature does not match the audit key (the checkpoint was "
+                "altered, or signed with another key)"
+            )
+        if self._last_seq < checkpoint.seq:
+            self._problem(
+                f"the store is shorter than the checkpoint: it ends at seq {self._last_seq}, "
+                f"the checkpoint was taken at seq {checkpoint.seq}"
+            )
+        elif self._at_checkpoint is None:
+            self._problem(f"seq {checkpoint.seq}: the checkpoint's event is missing")
+        elif not hmac.compare_digest(self._at_checkpoint, checkpoint.hash):
+            self._problem(
+                f"seq {checkpoint.seq}: hash differs from the checkpoint's (events up to it were "
+                "edited, deleted, reordered or re-chained)"
+            )
+        if self._upto_checkpoint != checkpoint.count and self._last_seq >= checkpoint.seq:
+            self._problem(
+                f"{self._upto_checkpoint} events up to seq {checkpoint.seq}, the checkpoint "
+                f"counted {checkpoint.count}"
+            )
+        if self._keyed_from > checkpoint.keyed_from:
+            self._problem(
+                f"the store says it is keyed from seq {self._keyed_from}, the checkpoint from "
+                f"seq {checkpoint.keyed_from} (unkeyed events claimed outside Riposte)"
+            )

@@ -76,6 +76,9 @@ class VerifyResult(Frozen):
     events: int
     problems: tuple[str, ...] = ()  # "seq 7: hash does not match its content", ...
     head: str = ""  # the hash of the last event: an auditor can note it and compare later
+    seq: int = 0  # the last event's seq
+    keyed_from: int = 1  # events from this seq on are sealed with the audit key
+    notes: tuple[str, ...] = ()  # facts worth knowing that are not breaks (an unkeyed prefix)
 
 
 class AuditBatch(Frozen):

@@ -18,8 +18,10 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
 from riposte.audit import chain
+from riposte.audit.checkpoint import Checkpoint
 from riposte.audit.events import AuditEvent, AuditFilter, AuditRecord, VerifyResult
 from riposte.audit.filters import where_clause
+from riposte.audit.key import AuditKey
 from riposte.audit.schema import Backend, pending
 from riposte.errors import InvalidInput, Unavailable
 
@@ -37,8 +39,9 @@ _SELECT = f"SELECT {_COLUMNS} FROM audit_events"  # noqa: S608
 class PostgresStore:
     """The audit trail in a PostgreSQL database (its tables created on first open)."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, key: AuditKey | None = None) -> None:
         self._url = url
+        self._key = key
         self._where = _describe(url)
         self._lock = threading.Lock()
         self._conn = self._connect()
@@ -99,12 +102,20 @@ class PostgresStore:
             ids = sorted({record.id for record in records})
             rows = conn.execute(_SELECT + " WHERE id = ANY(%s)", (ids,)).fetchall()
             stored = {event.id: event for event in map(_event, rows)}
-            placed, new = chain.extend(records, stored, int(str(head[0])), str(head[1]))
+            placed, new = chain.extend(records, stored, int(str(head[0])), str(head[1]), self._key)
             if new:
                 with conn.cursor() as cursor:
                     cursor.executemany(_INSERT, [_values(event) for event in new])
+                last = new[-1]
+                mac = ""
+                if self._key is not None:
+                    keying = conn.execute("SELECT keyed_from FROM audit_keying").fetchone()
+                    if keying is None:
+                        raise Unavailable(f"the audit store at {self._where} has no keying row")
+                    mac = chain.head_mac(last.seq, last.hash, int(str(keying[0])), self._key)
                 conn.execute(
-                    "UPDATE audit_head SET seq = %s, hash = %s", (new[-1].seq, new[-1].hash)
+                    "UPDATE audit_head SET seq = %s, hash = %s, mac = %s",
+                    (last.seq, last.hash, mac),
                 )
         return placed
 
@@ -114,16 +125,16 @@ class PostgresStore:
             rows = conn.execute(_SELECT + where, params).fetchall()
         return [_event(row) for row in rows]
 
-    def verify(self) -> VerifyResult:
+    def verify(self, checkpoint: Checkpoint | None = None) -> VerifyResult:
         """Walk one snapshot (REPEATABLE READ) on a connection of its own; appends carry on."""
         conn = self._connect()
         try:
             conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
             conn.read_only = True
             with conn.transaction():
-                head = conn.execute("SELECT seq, hash FROM audit_head").fetchone()
-                head_seq, head_hash = (int(str(head[0])), str(head[1])) if head else (0, "")
-                check = chain.ChainCheck()
+                head = conn.execute("SELECT seq, hash, mac FROM audit_head").fetchone()
+                keying = conn.execute("SELECT keyed_from FROM audit_keying").fetchone()
+                check = chain.ChainCheck(self._key, chain.head_of(head, keying), checkpoint)
                 last = 0
                 while True:
                     rows = conn.execute(
@@ -134,9 +145,12 @@ class PostgresStore:
                         break
                     check.feed(_row(row) for row in rows)
                     last = int(str(rows[-1][chain.COLUMNS.index("seq")]))
-            return check.finish(head_seq, head_hash)
-        except psycopg.OperationalError as err:
-            raise Unavailable(f"the PostgreSQL audit store at {self._where} failed") from err
+            return check.finish()
+        except psycopg.Error as err:
+            reason = err.diag.message_primary or type(err).__name__
+            raise Unavailable(
+                f"the PostgreSQL audit store at {self._where} cannot be read: {reason}"
+            ) from err
         finally:
             conn.close()
 

@@ -1,12 +1,14 @@
-"""The SQLite audit store: one file, WAL journal, safe across threads and processes.
+"""The SQLite audit store: one file (mode 0600), WAL journal, safe across threads and processes.
 
 Every append runs in `BEGIN IMMEDIATE`, which takes SQLite's write lock before the chain head is
 read, so writers in several processes extend one chain in turn. Triggers refuse UPDATE and
-DELETE on events; the chain head only moves forward.
+DELETE on events; the chain head only moves forward. Any SQLite failure, a file that is not a
+database included, becomes `Unavailable` with its reason in words.
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -15,8 +17,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from riposte.audit import chain
+from riposte.audit.checkpoint import Checkpoint
 from riposte.audit.events import AuditEvent, AuditFilter, AuditRecord, VerifyResult
 from riposte.audit.filters import where_clause
+from riposte.audit.key import AuditKey
 from riposte.audit.schema import Backend, pending
 from riposte.errors import InvalidInput, Unavailable
 
@@ -34,9 +38,12 @@ _SELECT = f"SELECT {_COLUMNS} FROM audit_events"  # noqa: S608
 class SqliteStore:
     """The audit trail in one SQLite file (created, with its folder, if missing)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, key: AuditKey | None = None) -> None:
         self.path = path
+        self._key = key
         path.parent.mkdir(parents=True, exist_ok=True)
+        # Created 0600 before SQLite opens it; its -wal and -shm files take the same mode.
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
         self._lock = threading.Lock()
         self._conn = self._connect()
         try:
@@ -67,7 +74,7 @@ class SqliteStore:
         """
         try:
             conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as err:
+        except sqlite3.DatabaseError as err:
             raise Unavailable(f"the audit store {self.path} stayed locked: {err}") from err
         try:
             yield
@@ -75,7 +82,7 @@ class SqliteStore:
         except BaseException as err:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
-            if isinstance(err, sqlite3.OperationalError):
+            if isinstance(err, sqlite3.OperationalError | sqlite3.DatabaseError):
                 raise Unavailable(f"the audit store {self.path} failed: {err}") from err
             raise
 
@@ -104,14 +111,26 @@ class SqliteStore:
             raise InvalidInput("an audit record needs an id")
         with self._lock, self._immediate(self._conn):
             stored = self._stored({record.id for record in records})
-            head_seq, head_hash = self._conn.execute("SELECT seq, hash FROM audit_head").fetchone()
-            placed, new = chain.extend(records, stored, head_seq, head_hash)
+            head = self._conn.execute("SELECT seq, hash FROM audit_head").fetchone()
+            if head is None:
+                raise Unavailable(f"the audit store {self.path} has no chain head row")
+            placed, new = chain.extend(records, stored, head[0], head[1], self._key)
             if new:
                 self._conn.executemany(_INSERT, (_values(event) for event in new))
+                last = new[-1]
+                mac = self._head_mac(last.seq, last.hash)
                 self._conn.execute(
-                    "UPDATE audit_head SET seq = ?, hash = ?", (new[-1].seq, new[-1].hash)
+                    "UPDATE audit_head SET seq = ?, hash = ?, mac = ?", (last.seq, last.hash, mac)
                 )
         return placed
+
+    def _head_mac(self, seq: int, head_hash: str) -> str:
+        if self._key is None:
+            return ""
+        row = self._conn.execute("SELECT keyed_from FROM audit_keying").fetchone()
+        if row is None:
+            raise Unavailable(f"the audit store {self.path} has no keying record")
+        return chain.head_mac(seq, head_hash, int(row[0]), self._key)
 
     def _stored(self, ids: set[str]) -> dict[str, AuditEvent]:
         found: dict[str, AuditEvent] = {}
@@ -134,13 +153,14 @@ class SqliteStore:
                 raise Unavailable(f"the audit store {self.path} failed: {err}") from err
         return [_event(row) for row in rows]
 
-    def verify(self) -> VerifyResult:
+    def verify(self, checkpoint: Checkpoint | None = None) -> VerifyResult:
         """Walk one consistent snapshot on a connection of its own; appends carry on meanwhile."""
         conn = self._connect()
         try:
             conn.execute("BEGIN")
-            head_seq, head_hash = conn.execute("SELECT seq, hash FROM audit_head").fetchone()
-            check = chain.ChainCheck()
+            head = conn.execute("SELECT seq, hash, mac FROM audit_head").fetchone()
+            keying = conn.execute("SELECT keyed_from FROM audit_keying").fetchone()
+            check = chain.ChainCheck(self._key, chain.head_of(head, keying), checkpoint)
             last = 0
             while True:
                 rows = conn.execute(
@@ -152,9 +172,9 @@ class SqliteStore:
                 check.feed(dict(zip(chain.COLUMNS, row, strict=True)) for row in rows)
                 last = rows[-1][chain.COLUMNS.index("seq")]
             conn.execute("COMMIT")
-            return check.finish(head_seq, head_hash)
-        except sqlite3.OperationalError as err:
-            raise Unavailable(f"the audit store {self.path} failed: {err}") from err
+            return check.finish()
+        except sqlite3.Error as err:
+            raise Unavailable(f"the audit store {self.path} cannot be read: {err}") from err
         finally:
             conn.close()
 

@@ -32,12 +32,13 @@ from riposte.actions.payloads import (
     RuleSelection,
 )
 from riposte.audit.events import AuditKind, AuditRecord
-from riposte.audit.store import open_store
+from riposte.audit.store import open_configured
 from riposte.cli import common
 from riposte.failures import FailureType
 from riposte.logging import configure_logging
 from riposte.policy.durations import parse_duration
 from riposte.policy.engine import PolicySnapshot, protection
+from riposte.settings import Settings
 
 
 def register(sub: Any) -> None:
@@ -90,7 +91,7 @@ def act_command(args: argparse.Namespace) -> int:
         )
         return common.fail(f"{err.type}: {err.message}{delay}", code)
     if not getattr(request, "simulate", False):
-        _audit(settings.audit_store_url, request, result)
+        _audit(settings, request, result)
     if args.format == "json":
         common.print_json(result)
     else:
@@ -98,10 +99,10 @@ def act_command(args: argparse.Namespace) -> int:
     return common.OK
 
 
-def _audit(url: str, request: ActionInput | RevertInput, result: ActionResult) -> None:
+def _audit(settings: Settings, request: ActionInput | RevertInput, result: ActionResult) -> None:
     """An admin's direct change is on the audit trail like the engine's, with who made it."""
     kind = AuditKind.REVERTED if isinstance(request, RevertInput) else AuditKind.EXECUTED
-    store = open_store(url)
+    store = open_configured(settings)
     try:
         store.append(
             [

@@ -1,4 +1,5 @@
-"""`riposte audit`: read the audit trail with filters; `riposte audit verify`: check its chain."""
+"""`riposte audit`: read the audit trail with filters; `verify` checks its keyed chain (against a
+checkpoint, if given); `checkpoint` prints a signed head to keep outside the store."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from riposte.audit.events import AuditFilter, AuditKind
+from riposte.audit.checkpoint import Checkpoint, read_checkpoint, sign
+from riposte.audit.events import AuditFilter, AuditKind, VerifyResult
 from riposte.audit.export import ExportFormat, events_of, stream
-from riposte.audit.store import AuditStore, open_store
+from riposte.audit.key import AuditKey, audit_key, key_path
+from riposte.audit.store import AuditStore, open_configured, open_store
 from riposte.cli import common
 from riposte.errors import InvalidInput, Unavailable
 
@@ -35,17 +38,34 @@ def register(sub: Any) -> None:
     common.add_data_dir(parser)
     parser.set_defaults(func=list_events)
 
-    actions = parser.add_subparsers(dest="audit_command", metavar="[verify]")
+    actions = parser.add_subparsers(dest="audit_command", metavar="[verify|checkpoint]")
     verify = actions.add_parser(
         "verify",
         help="check that no event was edited, deleted or reordered",
-        description="Walk the hash chain; exit 0 if it verifies, 1 listing every break.",
+        description=(
+            "Walk the keyed hash chain; exit 0 if it verifies, 1 listing every break. With "
+            "--checkpoint, also exit 1 if anything up to the checkpoint changed or the store is "
+            "shorter than it."
+        ),
     )
-    # SUPPRESS: `riposte audit --data-dir D verify` keeps D instead of this parser's default.
     verify.add_argument(
-        "--data-dir", type=Path, default=argparse.SUPPRESS, help="state folder (.riposte/)"
+        "--checkpoint", type=Path, metavar="FILE", help="a checkpoint from `audit checkpoint`"
     )
+    checkpoint = actions.add_parser(
+        "checkpoint",
+        help="print a signed chain head (seq, hash, count, time) to keep elsewhere",
+        description=(
+            "Verify the chain, then print its head as one JSON line, signed with the audit key. "
+            "Keep it outside the store; `audit verify --checkpoint FILE` checks against it."
+        ),
+    )
+    for sub_parser in (verify, checkpoint):
+        # SUPPRESS: `riposte audit --data-dir D verify` keeps D instead of this parser's default.
+        sub_parser.add_argument(
+            "--data-dir", type=Path, default=argparse.SUPPRESS, help="state folder (.riposte/)"
+        )
     verify.set_defaults(func=verify_chain)
+    checkpoint.set_defaults(func=print_checkpoint)
 
 
 def list_events(args: argparse.Namespace) -> int:
@@ -77,30 +97,80 @@ def list_events(args: argparse.Namespace) -> int:
 
 def verify_chain(args: argparse.Namespace) -> int:
     try:
-        store = _open(args)
+        checkpoint = _checkpoint_file(args.checkpoint) if args.checkpoint else None
+        result, _ = _verified(args, checkpoint)
     except InvalidInput as err:
         return common.fail(str(err), common.USAGE)
     except Unavailable as err:
         return common.fail(str(err))
-    try:
-        result = store.verify()
-    except Unavailable as err:
-        return common.fail(str(err))
-    finally:
-        store.close()
     if result.ok:
         print(f"audit chain verifies: {result.events} events")
         if result.head:
-            print(f"head: {result.head}")
-        return common.OK
-    print(f"audit chain does NOT verify: {len(result.problems)} problems in {result.events} events")
-    for problem in result.problems:
-        print(f"  {problem}")
-    return common.NEGATIVE
+            print(f"head: seq {result.seq} {result.head}")
+        if checkpoint is not None:
+            taken = f"{checkpoint.time:%Y-%m-%d %H:%M:%S}Z"
+            print(f"matches the checkpoint at seq {checkpoint.seq} (taken {taken})")
+    else:
+        count = len(result.problems)
+        print(f"audit chain does NOT verify: {count} problems in {result.events} events")
+        for problem in result.problems:
+            print(f"  {problem}")
+    for note in result.notes:
+        print(f"note: {note}")
+    return common.OK if result.ok else common.NEGATIVE
+
+
+def print_checkpoint(args: argparse.Namespace) -> int:
+    try:
+        result, key = _verified(args, None)
+    except InvalidInput as err:
+        return common.fail(str(err), common.USAGE)
+    except Unavailable as err:
+        return common.fail(str(err))
+    if not result.ok:
+        return common.fail(
+            f"the audit chain does not verify ({result.problems[0]}); no checkpoint written: "
+            "see riposte audit verify"
+        )
+    head = Checkpoint(
+        seq=result.seq,
+        hash=result.head,
+        count=result.events,
+        time=datetime.now(UTC),
+        keyed_from=result.keyed_from,
+    )
+    print(sign(head, key).model_dump_json())
+    return common.OK
+
+
+def _verified(
+    args: argparse.Namespace, checkpoint: Checkpoint | None
+) -> tuple[VerifyResult, AuditKey]:
+    """Verify the configured store under the configured key (never a new one)."""
+    settings = common.settings_from(args)
+    key = audit_key(settings, create=False)
+    store = open_store(settings.audit_store_url, key)
+    try:
+        if key is None:
+            raise Unavailable(
+                f"no audit key: set RIPOSTE_AUDIT_KEY or put the key in {key_path(settings)}; "
+                "the keyed chain cannot be checked without it"
+            )
+        return store.verify(checkpoint), key
+    finally:
+        store.close()
+
+
+def _checkpoint_file(path: Path) -> Checkpoint:
+    try:
+        text = path.read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise InvalidInput(f"cannot read the checkpoint: {err}", location=str(path)) from None
+    return read_checkpoint(text, str(path))
 
 
 def _open(args: argparse.Namespace) -> AuditStore:
-    return open_store(common.settings_from(args).audit_store_url)
+    return open_configured(common.settings_from(args), writer=False)
 
 
 def _moment(text: str) -> datetime:

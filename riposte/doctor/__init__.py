@@ -24,10 +24,12 @@ from __future__ import annotations
 
 import asyncio
 
+from riposte.audit.key import audit_key
 from riposte.doctor.audit import check_audit
 from riposte.doctor.platform import check_policies_dir, check_temporal
 from riposte.doctor.report import Check, Report, Status
 from riposte.doctor.tenant import check_tenant
+from riposte.errors import InvalidInput
 from riposte.settings import Settings
 
 __all__ = ["DEFAULT_TIMEOUT", "Check", "Report", "Status", "diagnose"]
@@ -45,5 +47,9 @@ async def diagnose(
         settings.tenant, user=user, actions=actions, call_timeout=call_timeout
     )
     checks.append(await check_temporal(settings, call_timeout))
-    checks.append(await asyncio.to_thread(check_audit, settings.audit_store_url))
+    try:
+        key = audit_key(settings, create=False)
+    except InvalidInput:
+        key = None  # unreadable: the chain check then fails and says so
+    checks.append(await asyncio.to_thread(check_audit, settings.audit_store_url, key))
     return Report(checks=tuple(checks))

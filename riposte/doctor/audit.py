@@ -15,6 +15,7 @@ from typing import LiteralString
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
+from riposte.audit.key import AuditKey
 from riposte.audit.schema import Backend, migrations
 from riposte.audit.store import POSTGRES_SCHEMES, SQLITE_PREFIX, open_store
 from riposte.doctor.report import Check, fail, ok
@@ -29,18 +30,19 @@ WRITER_GRANTS = (
     ("audit_head", "SELECT"),
     ("audit_head", "UPDATE"),
     ("schema_version", "SELECT"),
+    ("audit_keying", "SELECT"),  # from 0002_keyed_chain.sql
 )
 
 
-def check_audit(url: str) -> Check:
+def check_audit(url: str, key: AuditKey | None = None) -> Check:
     if url.startswith(SQLITE_PREFIX):
-        return _sqlite(Path(url.removeprefix(SQLITE_PREFIX)), url)
+        return _sqlite(Path(url.removeprefix(SQLITE_PREFIX)), url, key)
     if url.startswith(POSTGRES_SCHEMES):
-        return _postgres(url)
+        return _postgres(url, key)
     return fail(NAME, "unsupported audit URL: use sqlite:///PATH or postgresql://...")
 
 
-def _sqlite(path: Path, url: str) -> Check:
+def _sqlite(path: Path, url: str, key: AuditKey | None) -> Check:
     where = f"SQLite {path}"
     if not path.exists():
         parent = _existing_parent(path)
@@ -57,10 +59,11 @@ def _sqlite(path: Path, url: str) -> Check:
             conn.close()
     except sqlite3.Error as err:
         return fail(NAME, f"{where} cannot be read as an audit store: {err}")
-    return _versioned(where, url, int(row[0]) if row else 0, Backend.SQLITE, may_migrate=True)
+    version = int(row[0]) if row else 0
+    return _versioned(where, url, key, version, Backend.SQLITE, may_migrate=True)
 
 
-def _postgres(url: str) -> Check:
+def _postgres(url: str, key: AuditKey | None) -> Check:
     where = f"PostgreSQL {_describe(url)}"
     try:
         conn = psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT_SECONDS, autocommit=True)
@@ -81,7 +84,8 @@ def _postgres(url: str) -> Check:
         lacking = [
             f"{privilege} ON {table}"
             for table, privilege in WRITER_GRANTS
-            if not _one(conn, "SELECT has_table_privilege(%s, %s)", (table, privilege))
+            if _one(conn, "SELECT to_regclass(%s) IS NOT NULL", (table,))
+            and not _one(conn, "SELECT has_table_privilege(%s, %s)", (table, privilege))
         ]
         if lacking:  # checked first: without SELECT the schema version cannot even be read
             return fail(NAME, f"{where}: grant {role} " + ", ".join(lacking))
@@ -90,10 +94,12 @@ def _postgres(url: str) -> Check:
         return fail(NAME, f"{where}: {type(err).__name__} reading the schema")
     finally:
         conn.close()
-    return _versioned(where, url, version, Backend.POSTGRES, may_migrate=may_create)
+    return _versioned(where, url, key, version, Backend.POSTGRES, may_migrate=may_create)
 
 
-def _versioned(where: str, url: str, version: int, backend: Backend, *, may_migrate: bool) -> Check:
+def _versioned(
+    where: str, url: str, key: AuditKey | None, version: int, backend: Backend, *, may_migrate: bool
+) -> Check:
     known = len(migrations(backend))
     if version > known:
         return fail(
@@ -110,7 +116,7 @@ def _versioned(where: str, url: str, version: int, backend: Backend, *, may_migr
     if version < known:
         return ok(NAME, f"{where} is at schema {version}; the first start migrates it to {known}")
     try:
-        store = open_store(url)
+        store = open_store(url, key)
         try:
             result = store.verify()
         finally:

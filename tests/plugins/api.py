@@ -25,7 +25,7 @@ from riposte.api.app import create_app
 from riposte.api.context import ApiContext
 from riposte.api.tokens import Role, TokenStore
 from riposte.audit.events import AuditEvent, AuditFilter, AuditKind
-from riposte.audit.store import AuditStore, open_store
+from riposte.audit.store import AuditStore, open_configured
 from riposte.service import ResponseService
 from riposte.settings import NsgBinding, Settings, TenantSettings
 from tests.plugins.temporal import Stack, record_histories, write_policies
@@ -131,7 +131,7 @@ async def make_api(
         workers.append(
             (stop, asyncio.create_task(run_worker(temporal_client, settings, stop=stop)))
         )
-        store = open_store(settings.audit_store_url)
+        store = open_configured(settings)
         stores.append(store)
         stack = Stack(
             settings,

@@ -17,12 +17,15 @@ import pytest
 from psycopg import sql
 
 from riposte.audit.events import AuditKind, AuditRecord
+from riposte.audit.key import AuditKey
 from riposte.audit.sqlite import SqliteStore
 from riposte.audit.store import AuditStore, open_store
 
 POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 START = datetime(2021, 6, 9, 9, 0, tzinfo=UTC)
+TEST_KEY_TEXT = "riposte-test-audit-key"
+TEST_KEY = AuditKey(TEST_KEY_TEXT.encode(), "tests")
 
 _TARGETS = ("ben@contoso.com", "10.8.0.25", "adele@contoso.com")
 _ACTIONS = ("disable_sign_in", "block_ports", "delete_inbox_rules")
@@ -74,6 +77,13 @@ def postgres_url() -> Iterator[str]:
             admin.execute(
                 sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
             )
+
+
+@pytest.fixture
+def keyed_env(monkeypatch: pytest.MonkeyPatch) -> AuditKey:
+    """RIPOSTE_AUDIT_KEY set to the tests' key, as an operator would set it; that key."""
+    monkeypatch.setenv("RIPOSTE_AUDIT_KEY", TEST_KEY_TEXT)
+    return TEST_KEY
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from riposte.audit.events import AuditEvent, AuditFilter, AuditKind
-from riposte.audit.store import AuditStore, open_store
+from riposte.audit.store import AuditStore, open_configured
 from riposte.service import ResponseService
 from riposte.settings import Settings, TenantSettings
 from riposte.temporal_server import SEARCH_ATTRIBUTES, SQLITE_PRAGMAS, temporal_binary
@@ -123,7 +123,7 @@ async def make_stack(
         stack = Stack(
             settings,
             ResponseService(temporal_client, settings.task_queue, settings.incidents),
-            open_store(settings.audit_store_url),
+            open_configured(settings),
         )
         running.append((stack, stop, task))
         return stack

@@ -1,0 +1,184 @@
+"""Someone who can write the database but lacks the key: the issue's tamperings are all found.
+
+Each tampering is done as an intruder would, with the store's triggers out of the way and the
+chain recomputed where that helps them (they have no key, so only unkeyed SHA-256). Verify runs
+with the key, with and without a checkpoint taken before the tampering.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from riposte.audit import chain
+from riposte.audit.checkpoint import Checkpoint, sign
+from riposte.audit.events import AuditEvent, AuditFilter
+from riposte.audit.key import AuditKey
+from riposte.audit.store import open_store
+from tests.plugins.audit import TEST_KEY, records
+from tests.test_audit_verify import tampered
+
+Tamper = Callable[[list[AuditEvent]], list[str]]
+
+
+def _rechained(events: list[AuditEvent]) -> list[str]:
+    """Statements that rewrite events 1..n as given, re-chained without the key, head moved."""
+    statements = ["DELETE FROM audit_events"]
+    prev = chain.GENESIS_HASH
+    for seq, event in enumerate(events, start=1):
+        draft = event.model_copy(update={"seq": seq, "prev_hash": prev})
+        row = chain.row_of(draft)
+        row["hash"] = prev = chain.content_hash(row)  # no key: plain SHA-256
+        values = ", ".join(_sql(row[c]) for c in chain.COLUMNS)
+        statements.append(
+            f"INSERT INTO audit_events ({', '.join(chain.COLUMNS)}) VALUES ({values})"
+        )
+    statements.append(f"UPDATE audit_head SET seq = {len(events)}, hash = '{prev}'")
+    return statements
+
+
+def _sql(value: str | int) -> str:
+    return str(value) if isinstance(value, int) else "'" + value.replace("'", "''") + "'"
+
+
+def delete_tail_and_update_head(events: list[AuditEvent]) -> list[str]:
+    last = events[3]
+    return [
+        "DELETE FROM audit_events WHERE seq > 4",
+        f"UPDATE audit_head SET seq = 4, hash = '{last.hash}'",
+    ]
+
+
+def edit_and_rechain(events: list[AuditEvent]) -> list[str]:
+    edited = events[1].model_copy(update={"detail": "nothing happened"})
+    return _rechained([events[0], edited, *events[2:]])
+
+
+def delete_and_renumber(events: list[AuditEvent]) -> list[str]:
+    return _rechained([e for e in events if e.seq != 3])
+
+
+def truncate_and_reset_head(_: list[AuditEvent]) -> list[str]:
+    return ["DELETE FROM audit_events", f"UPDATE audit_head SET seq = 0, hash = '{'0' * 64}'"]
+
+
+TAMPERINGS = [
+    delete_tail_and_update_head,
+    edit_and_rechain,
+    delete_and_renumber,
+    truncate_and_reset_head,
+]
+
+
+@pytest.fixture
+def six(audit_url: str) -> tuple[str, list[AuditEvent], Checkpoint]:
+    """A keyed store of six events and a checkpoint taken at its head."""
+    store = open_store(audit_url, TEST_KEY)
+    try:
+        events = store.append(records(6))
+        result = store.verify()
+    finally:
+        store.close()
+    assert result.ok, result.problems
+    head = Checkpoint(seq=result.seq, hash=result.head, count=result.events, time=events[-1].time)
+    return audit_url, events, sign(head, TEST_KEY)
+
+
+@pytest.mark.parametrize("tamper", TAMPERINGS, ids=lambda t: t.__name__)
+def test_each_tampering_fails_verify_against_a_checkpoint(
+    six: tuple[str, list[AuditEvent], Checkpoint], tmp_path: Path, tamper: Tamper
+) -> None:
+    """With a checkpoint, every one of the four tamperings makes verify fail."""
+    url, events, checkpoint = six
+    store = open_store(tampered(url, tmp_path, *tamper(events)), TEST_KEY)
+    try:
+        result = store.verify(checkpoint)
+    finally:
+        store.close()
+    assert not result.ok
+    assert any("checkpoint" in p or "seal" in p for p in result.problems), result.problems
+
+
+@pytest.mark.parametrize("tamper", TAMPERINGS[:3], ids=lambda t: t.__name__)
+def test_tamperings_that_leave_events_fail_even_without_a_checkpoint(
+    six: tuple[str, list[AuditEvent], Checkpoint], tmp_path: Path, tamper: Tamper
+) -> None:
+    """Without the key, a re-chained edit, a renumbering or a head moved back lacks the seal."""
+    url, events, _ = six
+    store = open_store(tampered(url, tmp_path, *tamper(events)), TEST_KEY)
+    try:
+        result = store.verify()
+    finally:
+        store.close()
+    assert not result.ok
+    assert any("seal" in p for p in result.problems), result.problems
+
+
+def test_a_truncated_store_is_named_shorter_than_the_checkpoint(
+    six: tuple[str, list[AuditEvent], Checkpoint], tmp_path: Path
+) -> None:
+    """Emptying the store and resetting its head is reported as shorter than the checkpoint."""
+    url, events, checkpoint = six
+    store = open_store(tampered(url, tmp_path, *truncate_and_reset_head(events)), TEST_KEY)
+    try:
+        result = store.verify(checkpoint)
+    finally:
+        store.close()
+    assert result.problems == (
+        "the store is shorter than the checkpoint: it ends at seq 0, the checkpoint was taken "
+        "at seq 6",
+    )
+
+
+def test_a_forged_checkpoint_is_refused(six: tuple[str, list[AuditEvent], Checkpoint]) -> None:
+    """A checkpoint edited, or signed with another key, does not vouch for anything."""
+    url, _, checkpoint = six
+    forged = checkpoint.model_copy(update={"count": 5})
+    other = sign(checkpoint, AuditKey(b"another key"))
+    store = open_store(url, TEST_KEY)
+    try:
+        for bad in (forged, other):
+            result = store.verify(bad)
+            assert not result.ok
+            assert "signature does not match" in result.problems[0]
+        assert store.verify(checkpoint).ok
+    finally:
+        store.close()
+
+
+def test_deleting_the_head_row_is_answered_in_words(
+    six: tuple[str, list[AuditEvent], Checkpoint], tmp_path: Path
+) -> None:
+    """A store whose chain head row was deleted fails verify with a sentence, not a traceback."""
+    url, _, _ = six
+    store = open_store(tampered(url, tmp_path, "DELETE FROM audit_head"), TEST_KEY)
+    try:
+        result = store.verify()
+    finally:
+        store.close()
+    assert result.problems == ("the chain head row is missing (deleted outside Riposte)",)
+
+
+def test_another_key_does_not_verify_the_chain(
+    six: tuple[str, list[AuditEvent], Checkpoint],
+) -> None:
+    """Verifying under a key other than the one that sealed the store fails and says so."""
+    url, _, _ = six
+    store = open_store(url, AuditKey(b"another key"))
+    try:
+        result = store.verify()
+    finally:
+        store.close()
+    assert not result.ok
+    assert any("is it the key that sealed the store" in note for note in result.notes)
+    assert len(store_events(url)) == 6
+
+
+def store_events(url: str) -> list[AuditEvent]:
+    store = open_store(url)
+    try:
+        return store.query(AuditFilter())
+    finally:
+        store.close()
