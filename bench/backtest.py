@@ -27,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -51,7 +52,7 @@ SEVERITIES = ("informational", "low", "medium", "high", "critical")
 EVALUATE_SAMPLE = 100_000
 
 
-def synthetic(count: int, seed: int = 11) -> list[str]:
+def synthetic(count: int, seed: int = 11) -> Iterator[str]:
     """`count` native alerts as NDJSON lines, reproducible from `seed`."""
     rng = random.Random(seed)
     start = datetime(2025, 1, 1, tzinfo=UTC)
@@ -59,7 +60,6 @@ def synthetic(count: int, seed: int = 11) -> list[str]:
     ips = [
         f"10.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}" for _ in range(600)
     ]
-    lines = []
     for n in range(count):
         name = rng.choice(NAMES)
         device = name.startswith(("Device", "Anomalous", "Compliance", "Antigena"))
@@ -76,8 +76,7 @@ def synthetic(count: int, seed: int = 11) -> list[str]:
             "time": (start + timedelta(seconds=n * 31_536_000 // count)).isoformat(),
             "entities": entities,
         }
-        lines.append(json.dumps(alert) + "\n")
-    return lines
+        yield json.dumps(alert) + "\n"
 
 
 def child(path: Path) -> None:

@@ -74,6 +74,8 @@ _env.filters["when"] = _when
 _env.filters["tone"] = _tone
 _env.filters["short"] = _short
 _env.filters["entity"] = _entity
+_env.filters["first_line"] = lambda text: str(text).partition("\n")[0]  # an alert_received's
+_env.filters["rest_lines"] = lambda text: str(text).partition("\n")[2]  # summary, then its alert
 _env.globals["can"] = _can
 
 

@@ -166,7 +166,7 @@ class Verdict(NamedTuple):
 class CompiledSnapshot:
     """Every policy of a snapshot compiled, in name order, with the engine-wide guard."""
 
-    __slots__ = ("guard", "memo", "policies", "snapshot")
+    __slots__ = ("guard", "memo", "policies", "reasons", "snapshot")
 
     def __init__(self, snapshot: PolicySnapshot) -> None:
         self.snapshot = snapshot
@@ -176,6 +176,7 @@ class CompiledSnapshot:
         ordered = sorted(alert_scoped, key=lambda p: p.policy.name)
         self.policies = tuple(CompiledPolicy(p, _mode(p.policy, snapshot)) for p in ordered)
         self.memo: dict[tuple[str, str, str], str] = {}
+        self.reasons: dict[tuple[str, str, int, float, frozenset[str]], str] = {}
 
     def excluded(self, policy: CompiledPolicy, entity: Target, target: str) -> str:
         """Why `target` is not acted on under `policy`: the guard first, then its `exclude`."""
@@ -213,7 +214,18 @@ class CompiledSnapshot:
         return Verdict(tuple(matched), kept)
 
     def no_match_reason(self, facts: Facts) -> str:
-        """Why no policy matched: the closest policy's misses (lightest first, then by name)."""
+        """Why no policy matched: the closest policy's misses (lightest first, then by name).
+
+        Remembered per `Facts.memo_key`: all a miss reads."""
+        key = facts.memo_key()
+        found = self.reasons.get(key)
+        if found is None:
+            found = self._no_match_reason(facts)
+            if len(self.reasons) < MEMO_LIMIT:
+                self.reasons[key] = found
+        return found
+
+    def _no_match_reason(self, facts: Facts) -> str:
         misses: list[tuple[int, str, str]] = []
         for policy in self.policies:
             found = policy.matcher.misses(facts)

@@ -7,8 +7,8 @@
 An alert is read once into `Facts` (display name, severity rank, casefolded source, the entities
 it carries); every matcher of every policy tests those facts. Each key of a match compiles to a
 `Condition`: a test and the explanation of its miss. To teach the language a new key, add a
-compiler to `CONDITION_COMPILERS` (it returns None when the key is not set); a key that needs
-more than the alert (an incident's counts) reads it from a new field of `Facts`.
+compiler to `CONDITION_COMPILERS` (it returns None when the key is not set); a key that reads
+something `Facts.memo_key` does not cover must add it there.
 
 Nothing here performs I/O: workflow code evaluates through it.
 """
@@ -51,6 +51,12 @@ class Facts:
         self.rank = RANK[alert.severity]
         self.score = alert.score
         self.present = frozenset(key for key, value in alert.entities.__dict__.items() if value)
+
+    def memo_key(self) -> tuple[str, str, int, float, frozenset[str]]:
+        """Everything conditions read: alerts with the same key match and miss alike. A
+        condition that reads more of the alert must add it here (no-match reasons are
+        remembered by this key)."""
+        return (self.alert.source, self.name, self.rank, self.score, self.present)
 
 
 _display = functools.lru_cache(maxsize=8192)(display_name)
