@@ -10,12 +10,6 @@ from pydantic import Field, field_validator
 
 from riposte.model import Frozen
 
-ID_CHARSET = r"^[A-Za-z0-9_.:@-]+$"
-"""What an alert id or source may hold: nothing a URL, a path or a terminal reads as syntax.
-
-DESIGN.md names `[A-Za-z0-9._:@-]`; `_` is added because Microsoft's own alert ids carry it
-(`da637578995287051192_756343937`), and it is as inert in a URL as `-`."""
-
 
 class Severity(StrEnum):
     """Alert severity, ordered from weakest to strongest."""
@@ -57,8 +51,8 @@ class Entities(Frozen):
 class Alert(Frozen):
     """One alert in Riposte's native shape (see DESIGN.md, "Alert")."""
 
-    id: str = Field(min_length=1, pattern=ID_CHARSET)
-    source: str = Field(min_length=1, pattern=ID_CHARSET)
+    id: str = Field(min_length=1)
+    source: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
     name: str = Field(min_length=1)
     severity: Severity
     score: float = Field(ge=0.0, le=1.0)

@@ -8,10 +8,17 @@ answers 422 and the CLI prints where the alert broke. The caps themselves are se
 from __future__ import annotations
 
 import json
+import re
 
 from riposte.adapters import parse_alert
 from riposte.alerts import Alert, AlertCaps
 from riposte.errors import InvalidInput
+
+ID_CHARSET = re.compile(r"[A-Za-z0-9_.:@-]+")
+"""What an alert id or source may hold at intake: nothing a URL, a path or a terminal reads as
+syntax. DESIGN.md names `[A-Za-z0-9._:@-]`; `_` is added because Microsoft's own alert ids
+carry it (`da637578995287051192_756343937`), and it is as inert in a URL as `-`. Checked at
+intake rather than in the model, so responses and audit history from before still load."""
 
 
 class TooDeep(InvalidInput):
@@ -56,6 +63,9 @@ def check_caps(alert: Alert, caps: AlertCaps) -> None:
     for location, value, cap in singles:
         if value is not None and len(value) > cap:
             raise InvalidInput(f"longer than {cap} characters", location=location)
+    for location, value in (("id", alert.id), ("source", alert.source)):
+        if ID_CHARSET.fullmatch(value) is None:
+            raise InvalidInput("may hold only letters, digits and . _ : @ -", location=location)
     lists = (
         ("entities.messages", entities.messages, caps.messages, caps.message),
         ("entities.inbox_rules", entities.inbox_rules, caps.inbox_rules, caps.inbox_rule),

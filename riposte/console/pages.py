@@ -6,7 +6,6 @@ import asyncio
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.responses import RedirectResponse, StreamingResponse
@@ -23,7 +22,7 @@ from riposte.api.tokens import Principal
 from riposte.audit.events import AuditFilter, AuditKind
 from riposte.audit.export import ExportFormat, events_of, stream
 from riposte.console import backtest
-from riposte.console.render import page
+from riposte.console.render import page, segment
 from riposte.console.session import (
     ConsoleRefusal,
     end_session,
@@ -263,7 +262,7 @@ def _audit_query(request: Request) -> AuditQuery:
 
 
 def _to_timeline(response_id: str, notice: Notice) -> Response:
-    return RedirectResponse(f"/responses/{quote(response_id)}?notice={notice}", status_code=303)
+    return RedirectResponse(f"/responses/{segment(response_id)}?notice={notice}", status_code=303)
 
 
 def _trouble(user: Principal, err: RiposteError) -> Response:

@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from riposte.actions.catalogue import CATALOGUE
+from riposte.actions.payloads import ActionName
 from riposte.api.auth import Permission, allows
 from riposte.api.tokens import Principal
 from riposte.response import ActionState
@@ -60,6 +63,20 @@ def _can(user: Principal | None, permission: str) -> bool:
     return user is not None and allows(user.role, Permission(permission))
 
 
+def segment(value: object) -> str:
+    """An id as one URL path segment: every reserved character encoded, `/` included.
+
+    Jinja's `urlencode` keeps `/`, so an id like `q/../darktrace:victim-2` would let the browser
+    resolve `..` and aim a form at another action; `quote(safe="")` leaves it one segment.
+    """
+    return quote(str(value), safe="")
+
+
+def _reversible(action: ActionName) -> bool:
+    """Whether the catalogue gives the action a revert (so its block can be released)."""
+    return CATALOGUE[action].reversible
+
+
 def _short(text: str, width: int = 12) -> str:
     return text[:width]
 
@@ -73,6 +90,8 @@ _env = Environment(
 _env.filters["when"] = _when
 _env.filters["tone"] = _tone
 _env.filters["short"] = _short
+_env.filters["segment"] = segment
+_env.filters["reversible"] = _reversible
 _env.filters["entity"] = _entity
 _env.filters["first_line"] = lambda text: str(text).partition("\n")[0]  # an alert_received's
 _env.filters["rest_lines"] = lambda text: str(text).partition("\n")[2]  # summary, then its alert

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -72,7 +73,7 @@ class ApiHarness:
         last: dict[str, Any] = {}
         while loop.time() < deadline:
             answer = await self.http.get(
-                f"/v1/responses/{response_id}", headers=self.auth(Role.ADMIN)
+                f"/v1/responses/{quote(response_id, safe='')}", headers=self.auth(Role.ADMIN)
             )
             if answer.status_code == 200:
                 last = answer.json()
