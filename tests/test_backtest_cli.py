@@ -10,7 +10,12 @@ from typing import Any
 
 import pytest
 
+from riposte.alerts import Alert
+from riposte.audit.events import AuditKind, AuditRecord
+from riposte.audit.received import received_detail, summary
+from riposte.audit.store import open_store
 from riposte.cli import run
+from riposte.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 POLICIES = ROOT / "policies"
@@ -156,17 +161,23 @@ def test_bad_values_name_their_line_and_the_rest_is_read(
 def test_vendor_files_in_every_adapter_format_are_read(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    """Darktrace arrays, a Defender alerts_v2 body and a pretty-printed native alert all replay."""
+    """Sentinel, Darktrace arrays, Defender alerts_v2 and a pretty-printed native alert replay."""
     native = tmp_path / "native.json"
     native.write_text(json.dumps(json.loads(DEMO.read_text())[2], indent=2))
+    sentinel = json.loads(
+        (FIXTURES / "sentinel" / "azure-rest-api-specs-Incidents_Get.json").read_text()
+    )
+    incident = tmp_path / "sentinel.json"
+    incident.write_text(json.dumps(sentinel["responses"]["200"]["body"]))
     files = [
+        incident,
         FIXTURES / "darktrace" / "xsoar-fetch_breach.json",
         FIXTURES / "defender" / "graph-docs-alert-v2-example.json",
         native,
     ]
     report, err = backtest(capsys, "--policies", str(POLICIES), "--alerts", *map(str, files))
     assert err == ""
-    assert report["alerts"] >= 3
+    assert report["alerts"] == 5
     assert report["policies"]["m365-account-takeover"]["matched"] == 1
 
 
@@ -218,3 +229,42 @@ def test_incident_scope_policies_fire_as_the_incident_grows_in_time_order(
     assert campaign["targets"] == ["adele@contoso.com", "ben@contoso.com", "chris@contoso.com"]
     assert campaign["excluded_targets"] == ["breakglass@contoso.com"]
     assert report["policies"]["m365-account-takeover"]["matched"] == 3
+
+
+def test_without_an_audit_store_it_says_so_and_creates_none(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A backtest of a data dir with no audit store exits 2 and leaves the folder untouched."""
+    data = tmp_path / "data"
+    code = run(["policy", "backtest", "--policies", str(POLICIES), "--data-dir", str(data)])
+    assert code == 2
+    assert "no audit store" in capsys.readouterr().err
+    assert not data.exists()
+
+
+def test_the_audit_store_replays_kept_alerts_and_counts_older_events(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """alert_received events with their alert replay; ones written before are counted, skipped."""
+    data = tmp_path / "data"
+    store = open_store(Settings(data_dir=data).audit_store_url)
+    now = datetime.now(UTC)
+    alerts = [Alert.model_validate(a) for a in json.loads(DEMO.read_text())]
+    records = [
+        AuditRecord(
+            id=f"r{n}/alert_received",
+            time=now,
+            kind=AuditKind.ALERT_RECEIVED,
+            response_id=alert.key,
+            alert_id=alert.id,
+            detail=summary(alert) if n == 0 else received_detail(alert),
+        )
+        for n, alert in enumerate(alerts)
+    ]
+    store.append(records)
+    store.close()
+    report, _ = backtest(
+        capsys, "--policies", str(POLICIES), "--data-dir", str(data), "--since", "1d"
+    )
+    assert report["alerts"] == 6 and report["skipped_events"] == 1
+    assert report["policies"]["m365-suspicious-activity"]["matched"] == 0  # dt-30955 was first

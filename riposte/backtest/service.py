@@ -19,7 +19,7 @@ from typing import Any
 
 from riposte.adapters import AUTO, parse_alert
 from riposte.alerts import Alert
-from riposte.audit.store import open_store
+from riposte.audit.store import SQLITE_PREFIX, open_store
 from riposte.backtest.incidents import IncidentReplay, incident_policies
 from riposte.backtest.report import BacktestReport
 from riposte.backtest.run import budgets_of, load_set, run
@@ -81,7 +81,11 @@ def backtest(
             progress=progress,
         )
         return tested.report(bad_input=tally.bad)
-    store = open_store(settings.audit_store_url)
+    url = settings.audit_store_url
+    if url.startswith(SQLITE_PREFIX) and not Path(url.removeprefix(SQLITE_PREFIX)).exists():
+        # Opening would create it: a backtest changes nothing, not even the data dir.
+        raise InvalidInput(f"no audit store at {url.removeprefix(SQLITE_PREFIX)}; name alert files")
+    store = open_store(url)
     try:
         since = datetime.now(UTC) - timedelta(seconds=request.since or DEFAULT_SINCE)
         stored: Iterator[Alert] = alerts_from_store(store, since, tally)
