@@ -19,6 +19,7 @@ from activities.clients import TenantClients, connect
 from activities.inbox_rules import InboxRuleActivities
 from activities.mail import MailActivities
 from activities.network import NetworkActivities
+from activities.pattern_of_life import PatternOfLifeActivities, blob_services
 from activities.sessions import SessionActivities
 from activities.sign_in import SignInActivities
 from riposte.actions.catalogue import CATALOGUE, activity_refs
@@ -32,13 +33,16 @@ class TenantActivities(list[Callable[..., Any]]):
 
     def __init__(self, clients: TenantClients, tenant: TenantSettings) -> None:
         self.clients = clients
+        network = NetworkActivities(clients.network, tenant)
+        blobs = blob_services(tenant, clients.credential)
         self._bound = _bind(
             (
                 SignInActivities(clients.graph),
                 SessionActivities(clients.graph),
                 InboxRuleActivities(clients.graph, tenant),
                 MailActivities(clients.graph, tenant),
-                NetworkActivities(clients.network, tenant),
+                network,
+                PatternOfLifeActivities(clients.network, blobs, tenant, network),
             )
         )
         super().__init__(self._bound[ref.name] for ref in activity_refs())

@@ -11,7 +11,10 @@ members, never with a string literal and never with the message text.
     │   ├── Forbidden       403; the message names the permission the action needs │ non-
     │   ├── NotFound        404                                                    │ retryable
     │   ├── Conflict        409 that retrying cannot fix                           │
-    │   └── Configuration   settings point at something that does not exist      ─┘
+    │   ├── Configuration   settings point at something that does not exist       │
+    │   ├── NoFlowLogConfiguration  no Network Watcher flow log covers the device  │
+    │   ├── NoFlowLogs      a flow log covers it, but holds none of its flows      │
+    │   └── AllowListTooLarge  a pattern of life over its cap (setting)          ─┘
     ├── InvalidAuditRecord  record_audit: a record the store refuses (e.g. no id)
     ├── policies (snapshot_policies)
     │   ├── InvalidPolicy   a file has errors; the message lists FILE:LINE: message
@@ -38,6 +41,9 @@ class FailureType(StrEnum):
     NOT_FOUND = "NotFound"
     CONFLICT = "Conflict"
     CONFIGURATION = "Configuration"
+    NO_FLOW_LOG_CONFIGURATION = "NoFlowLogConfiguration"
+    NO_FLOW_LOGS = "NoFlowLogs"
+    ALLOW_LIST_TOO_LARGE = "AllowListTooLarge"
     INVALID_AUDIT_RECORD = "InvalidAuditRecord"
     INVALID_POLICY = "InvalidPolicy"
     NO_POLICY_DIR = "NoPolicyDir"
@@ -54,6 +60,9 @@ TENANT_PERMANENT = (
     FailureType.NOT_FOUND,
     FailureType.CONFLICT,
     FailureType.CONFIGURATION,
+    FailureType.NO_FLOW_LOG_CONFIGURATION,
+    FailureType.NO_FLOW_LOGS,
+    FailureType.ALLOW_LIST_TOO_LARGE,
 )
 """The tenant-call failures that retrying cannot fix."""
 

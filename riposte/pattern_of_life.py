@@ -15,6 +15,7 @@ days per distinct destination, never the window's tuples.
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 from collections import Counter, defaultdict
 from enum import StrEnum
@@ -175,3 +176,68 @@ class PatternLearner:
         ]
         denied.sort(key=lambda d: (-d.flows, ipaddress.ip_address(d.dst), d.port))
         return tuple(denied)
+
+
+# Enforcing: the rules on the NSG that protects the device.
+
+BAND_LOW, BAND_HIGH = 100, 149  # Riposte's default band; per-NSG bands come with the settings
+RULE_PREFIX = "riposte-"
+
+
+class PatternRule(Frozen):
+    """One rule of the enforcement: an Allow per learned destination, then one Deny of the
+    device's other outbound traffic (`destination` None)."""
+
+    name: str
+    priority: int
+    destination: Destination | None
+
+    @property
+    def allows(self) -> bool:
+        return self.destination is not None
+
+    def describe(self) -> str:
+        what = f"Allow {self.destination.text}" if self.destination else "Deny all other outbound"
+        return f"{what} ({self.name}, priority {self.priority})"
+
+
+class BandFull(PatternOfLifeError):
+    pass
+
+
+def rule_name(nsg: str, device: str, destination: Destination | None) -> str:
+    """Derived from NSG, device and destination, so a retry or a rerun finds its own rules."""
+    what = destination.text if destination else "deny-outbound"
+    digest = hashlib.sha256(f"{nsg.lower()}\x00{device}\x00{what}".encode()).hexdigest()
+    return f"{RULE_PREFIX}pol-{digest[:16]}"
+
+
+def plan_rules(
+    nsg: str,
+    device: str,
+    allow: tuple[Destination, ...],
+    taken: dict[str, int],
+    band: tuple[int, int] = (BAND_LOW, BAND_HIGH),
+) -> tuple[PatternRule, ...]:
+    """Priorities in the band for the allows, in order, then the deny after all of them.
+    `taken` maps the NSG's outbound rule names to their priorities; a rule of ours already
+    there keeps its priority."""
+    used = set(taken.values())
+    free = (p for p in range(band[0], band[1] + 1) if p not in used)
+    rules: list[PatternRule] = []
+    for destination in (*allow, None):
+        name = rule_name(nsg, device, destination)
+        priority = taken.get(name)
+        highest = max((r.priority for r in rules), default=band[0] - 1)
+        if destination is None and priority is not None and priority < highest:
+            priority = None  # an old deny above a new allow would shadow it: move it
+        if priority is None:
+            floor = max((r.priority for r in rules), default=band[0] - 1)
+            priority = next((p for p in free if p > floor), None)
+            if priority is None:
+                raise BandFull(
+                    f"{nsg}'s band {band[0]}-{band[1]} has no room for {len(allow)} allow "
+                    "rules and a deny"
+                )
+        rules.append(PatternRule(name=name, priority=priority, destination=destination))
+    return tuple(rules)

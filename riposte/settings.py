@@ -47,6 +47,8 @@ class TenantSettings(BaseModel):
     arm_endpoint: str = "https://management.azure.com"
     # Blob Storage account URL; {account} is the storage account's name (flow logs live there)
     blob_url: str = "https://{account}.blob.core.windows.net"
+    # enforce_pattern_of_life: at most this many learned destinations (one Allow rule each)
+    pattern_of_life_cap: int = 40
     ca_bundle: Path | None = None
     subscription_id: str = "00000000-0000-0000-0000-000000000002"
     domains: tuple[str, ...] = ("contoso.com",)

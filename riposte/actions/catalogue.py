@@ -170,6 +170,55 @@ BLOCK_OUTBOUND = ActionDescriptor(
     azure=NETWORK_CONTRIBUTOR,
 )
 
+# enforce_pattern_of_life {learn, min_days, fallback}: the device's NIC (GET networkInterfaces),
+# the flow log covering it (GET networkWatchers/flowLogs) and its blobs (azure-storage-blob);
+# then NSG Allow rules for what it normally reaches and a Deny of its other outbound traffic,
+# in Riposte's band. Revert DELETEs them all (unblock).
+
+FALLBACKS = (ActionName.BLOCK_OUTBOUND,)
+
+
+class EnforcePatternOfLifeParams(ActionParameters):
+    learn: Duration = 7 * 86400
+    min_days: int = 2
+    fallback: Annotated[ActionName, BeforeValidator(choice(ActionName, "fallback"))] | None = None
+
+    @model_validator(mode="after")
+    def _sane(self) -> Self:
+        if not 1 <= self.min_days <= max(1, self.learn // 86400):
+            raise ValueError(
+                f"min_days must be from 1 to the days in learn ({self.learn // 86400}), "
+                f"not {self.min_days}"
+            )
+        if self.fallback is not None and self.fallback not in FALLBACKS:
+            choices = ", ".join(f.value for f in FALLBACKS)
+            raise ValueError(f"fallback must be one of: {choices}; not {self.fallback.value}")
+        return self
+
+    def bind(self, alert: Alert) -> ActionParams:
+        return ActionParams(
+            learn_seconds=self.learn, min_days=self.min_days, fallback=self.fallback
+        )
+
+
+ENFORCE_PATTERN_OF_LIFE = ActionDescriptor(
+    name=ActionName.ENFORCE_PATTERN_OF_LIFE,
+    target=Target.IP,
+    act=act_ref("enforce_pattern_of_life"),
+    revert=UNBLOCK,
+    params=EnforcePatternOfLifeParams,
+    azure=AzureRole(
+        role="Network Contributor, and Storage Blob Data Reader on the flow logs' account",
+        actions=(
+            *NETWORK_CONTRIBUTOR.actions,
+            "Microsoft.Network/networkInterfaces/read",
+            "Microsoft.Network/networkWatchers/read",
+            "Microsoft.Network/networkWatchers/flowLogs/read",
+            "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read",
+        ),
+    ),
+)
+
 CATALOGUE: dict[ActionName, ActionDescriptor] = {
     entry.name: entry
     for entry in (
@@ -179,6 +228,7 @@ CATALOGUE: dict[ActionName, ActionDescriptor] = {
         QUARANTINE_MAIL,
         BLOCK_PORTS,
         BLOCK_OUTBOUND,
+        ENFORCE_PATTERN_OF_LIFE,
     )
 }
 """Every action, in the order policies, help texts and reports list them."""

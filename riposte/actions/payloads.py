@@ -23,6 +23,7 @@ class ActionName(StrEnum):
     QUARANTINE_MAIL = "quarantine_mail"
     BLOCK_PORTS = "block_ports"
     BLOCK_OUTBOUND = "block_outbound"
+    ENFORCE_PATTERN_OF_LIFE = "enforce_pattern_of_life"
 
 
 class RuleSelection(StrEnum):
@@ -40,6 +41,9 @@ class ActionParams(Frozen):
     message_ids: tuple[str, ...] = ()  # internetMessageIds named in the alert
     sent_within_seconds: int | None = Field(default=None, gt=0)
     ports: tuple[int, ...] = ()
+    learn_seconds: int | None = Field(default=None, gt=0)  # enforce_pattern_of_life
+    min_days: int | None = Field(default=None, ge=1)
+    fallback: ActionName | None = None  # what to do instead when there is no flow history
 
 
 class ActionInput(Frozen):
