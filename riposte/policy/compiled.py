@@ -22,7 +22,7 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from riposte.actions.catalogue import CATALOGUE
-from riposte.actions.descriptor import Target
+from riposte.actions.descriptor import ActionParameters, Target
 from riposte.actions.payloads import ActionName, ActionParams
 from riposte.alerts import Alert
 from riposte.modes import Mode, OnTimeout
@@ -96,6 +96,9 @@ class Step:
         self.action = spec.name
         self.entity = entry.target
         self.params: ParamBuilder = spec.params.bind
+        if type(spec.params).bind is ActionParameters.bind:  # reads nothing of the alert
+            fixed = ActionParams()
+            self.params = lambda alert: fixed
         self.duration = policy.duration if entry.reversible else None
         self.approval_timeout: int = policy.approval.timeout
         self.on_timeout: OnTimeout = policy.approval.on_timeout
