@@ -18,9 +18,11 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.audit import AuditActivities
+from activities.budget import BudgetActivities
 from activities.policy import PolicyActivities
 from activities.tenant import tenant_activities
 from riposte.audit.store import open_configured
+from riposte.budget.ledger import open_ledger
 from riposte.logging import configure_logging
 from riposte.metrics import metered_store, start_worker_metrics
 from riposte.service import connect
@@ -37,10 +39,13 @@ async def run_worker(
     async with AsyncExitStack() as stack:
         store = metered_store(open_configured(settings), client)
         stack.callback(store.close)
+        ledger = open_ledger(settings.audit_store_url)  # after the store: its migration made it
+        stack.callback(ledger.close)
         tenant = await stack.enter_async_context(tenant_activities(settings.tenant))
         activities: Sequence[Callable[..., Any]] = [
             PolicyActivities(settings).snapshot_policies,
             AuditActivities(store, raw_max_bytes=settings.audit_raw_max_bytes).record_audit,
+            BudgetActivities(ledger, settings.guardrails.budget_limits()).spend_budget,
             *tenant,
         ]
         worker = Worker(

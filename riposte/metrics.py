@@ -58,6 +58,7 @@ _ACTION_KINDS = frozenset(
         AuditKind.FAILED,
         AuditKind.REVERTED,
         AuditKind.RELEASED,
+        AuditKind.BUDGET_EXCEEDED,
     }
 )
 _DECISIONS = frozenset({AuditKind.APPROVED, AuditKind.REJECTED, AuditKind.APPROVAL_EXPIRED})

@@ -75,6 +75,7 @@ class ActionView(Frozen):
     result: ActionResult | None = None
     approvers: int = 1  # approvals it needs
     approved_by: tuple[str, ...] = ()  # who approved so far, in order
+    over_budget: str = ""  # set when an autonomous action waits for approval past its budget
 
     @property
     def approvals(self) -> str:

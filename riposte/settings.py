@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from riposte.alerts import AlertCaps
+from riposte.budget.models import BudgetLimits
 from riposte.modes import Mode
 
 
@@ -86,6 +87,13 @@ class Guardrails(BaseModel):
     protected_roles_cache_seconds: int = Field(default=300, ge=0)
     denied_window_seconds: int = Field(default=60, gt=0)
     denied_limit: int = Field(default=30, gt=0)
+
+    def budget_limits(self) -> BudgetLimits:
+        return BudgetLimits(
+            per_action=self.budget_per_action,
+            total=self.budget_total,
+            window_seconds=self.budget_window_seconds,
+        )
 
 
 class Settings(BaseSettings):

@@ -47,7 +47,7 @@ def test_every_migration_is_applied_once(audit_url: str) -> None:
 def test_a_schema_newer_than_the_code_is_refused(audit_url: str) -> None:
     """A store whose schema_version is past the newest shipped migration does not open."""
     open_store(audit_url).close()
-    known = len(versions(audit_url))
+    known = max(versions(audit_url))  # versions may have gaps: numbers are handed out ahead
     stamp(audit_url, known + 1)
     with pytest.raises(SchemaTooNew) as caught:
         open_store(audit_url)

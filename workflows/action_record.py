@@ -74,6 +74,7 @@ class ActionRecord:
     answerable: bool = False  # open for a decision: set and cleared with no await in between
     holding: bool = False  # executed and waiting for its revert (timer or release)
     approvals: list[Decision] = field(default_factory=list)  # M-of-N: approvals short of N
+    over_budget: str = ""  # why an autonomous action waits for approval instead
 
     @property
     def reversible(self) -> bool:
@@ -100,6 +101,7 @@ class ActionRecord:
             result=self.result,
             approvers=p.approvers,
             approved_by=self.approved_by(),
+            over_budget=self.over_budget,
         )
 
     def approved_by(self) -> tuple[str, ...]:

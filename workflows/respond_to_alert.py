@@ -24,6 +24,7 @@ with workflow.unsafe.imports_passed_through():
     from riposte.activity_refs import ActivityRef
     from riposte.audit.events import ENGINE, RECORD_AUDIT, AuditBatch, AuditKind, AuditRecord
     from riposte.audit.received import received_detail, summary
+    from riposte.budget.models import SPEND_BUDGET, BudgetGrant, BudgetRequest
     from riposte.failures import TENANT_PERMANENT
     from riposte.incidents.models import Escalation, Membership
     from riposte.incidents.scope import narrowed
@@ -58,6 +59,7 @@ TARGETS_SEARCHABLE = "response-targets-search-attribute"  # v2: find responses b
 HOLD_UNTIL_RELEASED = "hold-until-released"  # v3: no duration means held until released
 KEEP_NATIVE_ALERT = "alert-received-keeps-alert"  # alert_received holds the alert, for backtest
 MULTI_APPROVAL = "m-of-n-approvals"  # v4: `approval: {approvers: N}` needs N principals
+BUDGETS = "engine-wide-budgets"  # autonomous actions spend a shared budget, else they ask
 INCIDENT_MEMBERSHIP = "incident-membership"  # v5: joins its incident, takes its escalations
 JOIN_WAIT = timedelta(seconds=30)  # how long a joined response waits to learn its incident
 POLICY_RETRY_SECONDS = 10  # while the policies cannot be loaded, try again this often
@@ -89,6 +91,7 @@ class RespondToAlert:
         self._hold_until_released = False
         self._keep_alert = False
         self._multi_approval = False
+        self._budgets = False
         self._sender = request.sender
         self._incident_id = request.incident.incident_id if request.incident else ""
         self._escalations: list[Escalation] = []
@@ -116,6 +119,7 @@ class RespondToAlert:
         self._hold_until_released = workflow.patched(HOLD_UNTIL_RELEASED)
         self._keep_alert = workflow.patched(KEEP_NATIVE_ALERT)
         self._multi_approval = workflow.patched(MULTI_APPROVAL)
+        self._budgets = workflow.patched(BUDGETS)
         incidents = workflow.patched(INCIDENT_MEMBERSHIP)
         snapshot = await self._snapshot()
         if request.incident is not None:
@@ -295,11 +299,31 @@ class RespondToAlert:
             return
         if action.plan.mode is Mode.HUMAN_CONFIRM and not await self._approved(action):
             return
+        budgeted = action.plan.mode is Mode.AUTONOMOUS and self._budgets
+        over_budget = budgeted and not await self._within_budget(action)
+        if over_budget and not await self._approved(action):
+            return  # past its budget it asked instead (never dropped), and was not approved
         if not await self._execute(action):
             return
         duration = action.plan.duration_seconds
         if action.reversible and (duration is not None or self._hold_until_released):
             await self._hold_then_revert(action, duration)
+
+    async def _within_budget(self, action: ActionRecord) -> bool:
+        """Spend one unit of the engine-wide budget; past it, audit `budget_exceeded`."""
+        p = action.plan
+        grant: BudgetGrant = await workflow.execute_activity(
+            SPEND_BUDGET,
+            BudgetRequest(response_id=self._id, action_id=p.action_id, action=p.action.value),
+            result_type=BudgetGrant,
+            start_to_close_timeout=BOOKKEEPING_TIMEOUT,
+            retry_policy=BOOKKEEPING_RETRY,
+        )
+        if grant.granted:
+            return True
+        action.over_budget = f"over budget ({grant.reason}); waits for approval"
+        await self._audit([self._record(action, AuditKind.BUDGET_EXCEEDED, action.over_budget)])
+        return False
 
     async def _simulate(self, action: ActionRecord) -> ActionResult | None:
         result = await self._act(action, simulate=True)

@@ -33,6 +33,7 @@ _ACTION_OUTCOMES = frozenset(
         AuditKind.FAILED,
         AuditKind.REVERTED,
         AuditKind.RELEASED,
+        AuditKind.BUDGET_EXCEEDED,
     }
 )
 _DECISIONS = frozenset({AuditKind.APPROVED, AuditKind.REJECTED, AuditKind.APPROVAL_EXPIRED})

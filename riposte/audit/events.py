@@ -25,6 +25,7 @@ class AuditKind(StrEnum):
     RELEASED = "released"
     DENIED = "denied"  # a refused API attempt (authentication or role)
     ESCALATED = "escalated"  # an incident-scope policy changed an action's mode
+    BUDGET_EXCEEDED = "budget_exceeded"  # an autonomous action past its budget waits instead
 
 
 ENGINE = "engine"

@@ -82,9 +82,9 @@ class PostgresStore:
                     "CREATE TABLE schema_version "
                     "(version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
                 )
-            row = conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version").fetchone()
-            current = int(str(row[0])) if row else 0
-            for migration in pending(Backend.POSTGRES, current):
+            rows = conn.execute("SELECT version FROM schema_version").fetchall()
+            applied = {int(str(row[0])) for row in rows}
+            for migration in pending(Backend.POSTGRES, applied):
                 conn.execute(migration.sql.encode("utf-8"))
                 conn.execute(
                     "INSERT INTO schema_version (version) VALUES (%s)", (migration.version,)

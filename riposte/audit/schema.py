@@ -1,14 +1,17 @@
 """Schema migrations: plain numbered SQL files, one folder per backend, applied on start.
 
 `migrations/<backend>/0001_initial.sql`, `0002_...sql`: each file is one version, applied once,
-in order, in one transaction with its row in `schema_version`. A store refuses to open a schema
-newer than the newest file it ships (`SchemaTooNew`), so old code never writes to a chain whose
-rules it does not know.
+in order, in one transaction with its row in `schema_version`. Versions need not be contiguous
+(numbers are handed out ahead of the work, which lands in any order): a store applies every
+shipped version it has no row for, so a version that lands after a higher one is still applied.
+A store refuses to open a schema holding a version it does not ship (`SchemaTooNew`), so old code
+never writes to a chain whose rules it does not know.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from enum import StrEnum
 from importlib import resources
@@ -53,14 +56,19 @@ def migrations(backend: Backend) -> tuple[Migration, ...]:
     found.sort(key=lambda m: m.version)
     if not found:
         raise RuntimeError(f"no {backend} migrations shipped: is the package data installed?")
-    if [m.version for m in found] != list(range(1, len(found) + 1)):
-        raise RuntimeError(f"{backend} migrations are not numbered 1..n: {[m.name for m in found]}")
+    versions = [m.version for m in found]
+    if versions[0] != 1 or len(set(versions)) != len(versions):
+        raise RuntimeError(
+            f"{backend} migrations start at 1, one file a version: {[m.name for m in found]}"
+        )
     return tuple(found)
 
 
-def pending(backend: Backend, current: int) -> tuple[Migration, ...]:
-    """What to apply to a schema at version `current` (0: empty); refuses one that is newer."""
+def pending(backend: Backend, applied: Collection[int]) -> tuple[Migration, ...]:
+    """What to apply to a schema holding the `applied` versions (none: empty), in order;
+    refuses a schema holding a version this code does not ship."""
     known = migrations(backend)
-    if current > len(known):
-        raise SchemaTooNew(current, len(known))
-    return known[current:]
+    unknown = set(applied) - {m.version for m in known}
+    if unknown:
+        raise SchemaTooNew(max(unknown), known[-1].version)
+    return tuple(m for m in known if m.version not in applied)

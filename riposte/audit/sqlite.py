@@ -93,10 +93,8 @@ class SqliteStore:
                 "CREATE TABLE IF NOT EXISTS schema_version "
                 "(version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
             )
-            (current,) = conn.execute(
-                "SELECT COALESCE(MAX(version), 0) FROM schema_version"
-            ).fetchone()
-            for migration in pending(Backend.SQLITE, current):
+            applied = {row[0] for row in conn.execute("SELECT version FROM schema_version")}
+            for migration in pending(Backend.SQLITE, applied):
                 for statement in _statements(migration.sql):
                     conn.execute(statement)
                 conn.execute(

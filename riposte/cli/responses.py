@@ -186,6 +186,8 @@ def render_action(a: ActionView) -> str:
         f"{a.action_id:<34} {a.action.value:<19} {a.target:<24} {a.mode.value:<13} {a.state.value}"
     )
     details = [f"    {a.change}"] if a.change else []
+    if a.over_budget:
+        details.append(f"    {a.over_budget}")
     if a.approvers > 1:
         who = f" ({', '.join(a.approved_by)})" if a.approved_by else ""
         details.append(f"    {a.approvals}{who}")
