@@ -10,8 +10,6 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
-from temporalio import activity
-
 from riposte.budget.ledger import BudgetLedger
 from riposte.budget.models import SPEND_BUDGET, BudgetGrant, BudgetLimits, BudgetRequest
 
@@ -21,7 +19,7 @@ class BudgetActivities:
         self._ledger = ledger
         self._limits = limits
 
-    @activity.defn(name=SPEND_BUDGET)
+    @SPEND_BUDGET.defn
     async def spend_budget(self, request: BudgetRequest) -> BudgetGrant:
         """Grant or refuse one autonomous action, counting this sliding window's spends."""
         if self._limits.unlimited:

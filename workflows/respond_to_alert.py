@@ -313,9 +313,9 @@ class RespondToAlert:
         """Spend one unit of the engine-wide budget; past it, audit `budget_exceeded`."""
         p = action.plan
         grant: BudgetGrant = await workflow.execute_activity(
-            SPEND_BUDGET,
+            SPEND_BUDGET.name,
             BudgetRequest(response_id=self._id, action_id=p.action_id, action=p.action.value),
-            result_type=BudgetGrant,
+            result_type=SPEND_BUDGET.result,
             start_to_close_timeout=BOOKKEEPING_TIMEOUT,
             retry_policy=BOOKKEEPING_RETRY,
         )

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from riposte.activity_refs import ActivityRef
 from riposte.model import Frozen
-
-SPEND_BUDGET = "spend_budget"  # the activity's name
 
 
 class BudgetLimits(Frozen):
@@ -37,3 +36,6 @@ class BudgetGrant(Frozen):
     spent_action: int = 0
     spent_total: int = 0
     reason: str = ""  # why not, when refused: "disable_sign_in: 10 of 10 this hour"
+
+
+SPEND_BUDGET = ActivityRef("spend_budget", BudgetRequest, BudgetGrant)
