@@ -6,6 +6,7 @@ import argparse
 from collections.abc import Sequence
 
 from riposte.cli import common
+from riposte.cli.terminal import escaped_output
 
 GROUPS = (
     "riposte.cli.stack",
@@ -42,7 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
 def run(argv: Sequence[str] | None = None) -> int:
     """Run one command and return its exit code (tests call this in-process)."""
     args = build_parser().parse_args(argv)
-    code: int = args.func(args)
+    with escaped_output(args.command, getattr(args, "format", "")):
+        code: int = args.func(args)
     return code
 
 
