@@ -86,12 +86,34 @@ def policy_files(paths: Iterable[Path]) -> list[Path]:
     return found
 
 
+def escaping_links(paths: Iterable[Path]) -> set[Path]:
+    """Files in the folders named that are symlinks to somewhere outside their folder."""
+    escaping: set[Path] = set()
+    for path in paths:
+        if not path.is_dir():
+            continue
+        folder = path.resolve()
+        for entry in policy_files([path]):
+            if entry.is_symlink() and not entry.resolve().is_relative_to(folder):
+                escaping.add(entry)
+    return escaping
+
+
 def load_policies(paths: Iterable[Path]) -> PolicySet:
-    """Load every policy file under `paths`; policy names must be unique."""
+    """Load every policy file under `paths`; policy names must be unique.
+
+    A symlink in a policy folder that leads outside it is refused unread: a policy folder
+    must not become a way to read `/etc/shadow` into errors and the audit.
+    """
+    paths = list(paths)
     policies: list[LoadedPolicy] = []
     errors: list[PolicyError] = []
     by_name: dict[str, LoadedPolicy] = {}
+    refused = escaping_links(paths)
     for path in policy_files(paths):
+        if path in refused:
+            errors.append(PolicyError(str(path), 1, "a symlink leading outside the policy folder"))
+            continue
         loaded, problems = load_policy_file(path)
         errors.extend(problems)
         if loaded is None:

@@ -3,7 +3,9 @@
 `LineLoader` is a `yaml.SafeLoader` (it builds only plain data, never objects), which also walks
 the node tree and records the 1-based line of every path, such as ("actions", 2, "ports") for
 the ports of the third action. Aliases are refused, since they can make a tiny file expand into
-a huge tree; duplicate keys are reported, not silently overwritten.
+a huge tree; duplicate keys are reported, not silently overwritten. Nesting deeper than
+`MAX_DEPTH` is a problem at the line where it goes too deep, so no recursive step (composing,
+constructing, validating) ever sees a tree deep enough to exhaust the stack.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import yaml
 Path = tuple[str | int, ...]
 PARAMS = "params"  # the model's name for an action's parameters
 _UNQUOTED_COMPARISON = re.compile(r":\s*[<>]")
+MAX_DEPTH = 64
 
 
 class YamlProblem(Exception):
@@ -85,6 +88,10 @@ class LineLoader(yaml.SafeLoader):
         if id(node) in seen:
             problems.append(YamlProblem(node.start_mark.line + 1, "YAML aliases are not allowed"))
             return
+        if len(path) > MAX_DEPTH:
+            line = node.start_mark.line + 1
+            problems.append(YamlProblem(line, f"nested deeper than {MAX_DEPTH} levels"))
+            return
         seen.add(id(node))
         if isinstance(node, yaml.MappingNode):
             keys: list[str] = []
@@ -122,3 +129,5 @@ def load_yaml(text: str) -> tuple[Any, LineMap, list[YamlProblem]]:
         return None, LineMap(), [YamlProblem(line, f"YAML syntax error: {detail}")]
     except yaml.YAMLError as err:
         return None, LineMap(), [YamlProblem(1, f"YAML error: {err}")]
+    except RecursionError:  # composing a tree deeper than the stack, before _walk sees it
+        return None, LineMap(), [YamlProblem(1, f"nested deeper than {MAX_DEPTH} levels")]
