@@ -268,3 +268,20 @@ def test_the_audit_store_replays_kept_alerts_and_counts_older_events(
     )
     assert report["alerts"] == 6 and report["skipped_events"] == 1
     assert report["policies"]["m365-suspicious-activity"]["matched"] == 0  # dt-30955 was first
+
+
+def test_against_lists_the_alerts_an_incident_scope_policy_would_now_act_on(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Adding the campaign policy changes exactly the alerts whose arrival makes it fire."""
+    folder = tmp_path / "with-campaign"
+    shutil.copytree(POLICIES, folder)
+    (folder / "m365-campaign.yaml").write_text(CAMPAIGN)
+    report, _ = backtest(
+        capsys, "--policies", str(folder), "--against", str(POLICIES), "--alerts", str(DEMO)
+    )
+    changed = {c["alert"]: c["changes"] for c in report["changed"]}
+    assert sorted(changed) == ["darktrace:dt-30960", "darktrace:dt-30961", "darktrace:dt-30962"]
+    for changes in changed.values():
+        assert [(c["policy"], c["kind"]) for c in changes] == [("m365-campaign", "new_match")]
+        assert changes[0]["reason"] == "was: no such policy in that set"

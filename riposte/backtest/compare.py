@@ -46,6 +46,8 @@ def _misses(compiled: CompiledSnapshot, name: str, facts: Facts) -> str:
     for policy in compiled.policies:
         if policy.name == name:
             return "; ".join(miss.reason for miss in policy.matcher.misses(facts))
+    if any(p.policy.name == name for p in compiled.snapshot.policies):
+        return "its incident did not call for it at this alert"  # incident scope
     return "no such policy in that set"
 
 

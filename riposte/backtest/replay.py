@@ -84,11 +84,13 @@ class Backtest:
         against: CompiledSnapshot | None = None,
         budgets: Budgets | None = None,
         incidents: IncidentScope | None = None,
+        against_incidents: IncidentScope | None = None,
     ) -> None:
         self.policies = policies
         self.against = against
         self.budgets = budgets or Budgets()
         self.incidents = incidents
+        self.against_incidents = against_incidents
         self.alerts = 0
         self.unmatched = 0
         self.duplicates = 0
@@ -111,14 +113,17 @@ class Backtest:
         verdict = self.policies.decide(facts)
         second = int(alert.time.timestamp())
         self._tally(verdict, second)
-        if self.incidents is not None:
-            for grown in self.incidents.grow(facts):
-                self._tally(grown, second)
+        grown = self.incidents.grow(facts) if self.incidents is not None else ()
+        for incident_verdict in grown:
+            self._tally(incident_verdict, second)
         if not verdict.matched:
             self.unmatched += 1
         if self.against is not None:
             old = self.against.decide(facts)
-            changes = changes_between(verdict, old, facts, self.policies, self.against)
+            if self.against_incidents is not None:
+                old = merged(old, self.against_incidents.grow(facts))
+            now = merged(verdict, grown)
+            changes = changes_between(now, old, facts, self.policies, self.against)
             if changes:
                 when = alert.time.isoformat().replace("+00:00", "Z")
                 self.changed.append(
@@ -162,3 +167,11 @@ class Backtest:
             budgets=self.budgets,
             budget_hours=tuple(hours),
         )
+
+
+def merged(verdict: Verdict, grown: Sequence[Verdict]) -> Verdict:
+    """An alert's verdict with those of the incident-scope responses its arrival started."""
+    if not grown:
+        return verdict
+    matched = verdict.matched + tuple(p for g in grown for p in g.matched)
+    return Verdict(matched, verdict.actions + tuple(a for g in grown for a in g.actions))

@@ -59,14 +59,21 @@ def run(
     against: CompiledSnapshot | None = None,
     budgets: Budgets | None = None,
     incidents: IncidentScope | None = None,
+    against_incidents: IncidentScope | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> Backtest:
     """Replay `alerts` (a stream, read once) through `policies`; `progress` hears the count.
 
     With incident-scope policies (`incidents`), the alerts are first sorted by time, since an
     incident grows in alert time order (this holds them all in memory)."""
-    backtest = Backtest(policies, against=against, budgets=budgets, incidents=incidents)
-    if incidents is not None:
+    backtest = Backtest(
+        policies,
+        against=against,
+        budgets=budgets,
+        incidents=incidents,
+        against_incidents=against_incidents,
+    )
+    if incidents is not None or against_incidents is not None:
         alerts = sorted(alerts, key=_time)
     add = backtest.add
     for n, alert in enumerate(alerts, start=1):

@@ -35,6 +35,7 @@ from riposte.backtest.sources import (
 )
 from riposte.errors import InvalidInput
 from riposte.model import Frozen
+from riposte.policy.compiled import CompiledSnapshot
 from riposte.settings import Settings
 
 DEFAULT_SINCE = 30 * 86400
@@ -64,9 +65,10 @@ def backtest(
     against = load_set(request.against, settings) if request.against is not None else None
     tally = Tally()
     budgets = budgets_of(settings)
-    incidents = None
-    if incident_policies(policies.snapshot):
-        incidents = IncidentReplay(policies.snapshot, settings.incidents.window_seconds)
+    window = settings.incidents.window_seconds
+    # Incidents are regrown only for a set with incident-scope policies.
+    incidents = _replay(policies, window)
+    against_incidents = _replay(against, window) if against is not None else None
     if request.files or request.uploads or request.bodies is not None:
         missing = [str(path) for path in request.files if not path.exists()]
         if missing:
@@ -78,6 +80,7 @@ def backtest(
             against=against,
             budgets=budgets,
             incidents=incidents,
+            against_incidents=against_incidents,
             progress=progress,
         )
         return tested.report(bad_input=tally.bad)
@@ -95,11 +98,18 @@ def backtest(
             against=against,
             budgets=budgets,
             incidents=incidents,
+            against_incidents=against_incidents,
             progress=progress,
         )
     finally:
         store.close()
     return tested.report(skipped_events=tally.skipped)
+
+
+def _replay(policies: CompiledSnapshot, window: int) -> IncidentReplay | None:
+    return (
+        IncidentReplay(policies.snapshot, window) if incident_policies(policies.snapshot) else None
+    )
 
 
 def _items(request: BacktestRequest, meter: Meter | None) -> Iterator[Item]:
