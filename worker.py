@@ -19,14 +19,19 @@ from temporalio.worker import Worker
 
 from activities.audit import AuditActivities
 from activities.budget import BudgetActivities
+from activities.nsg_access import NsgAccess
 from activities.policy import PolicyActivities
+from activities.reconcile import ReconcileActivities, Reconciler, temporal_liveness
 from activities.tenant import tenant_activities
 from riposte.audit.store import open_configured
 from riposte.budget.ledger import open_ledger
+from riposte.holders.ledger import Ledger
 from riposte.logging import configure_logging
 from riposte.metrics import metered_store, start_worker_metrics
+from riposte.schedules import ensure_reconcile_schedule
 from riposte.service import connect
 from riposte.settings import Settings
+from workflows.reconcile_blocks import ReconcileBlocks
 from workflows.respond_to_alert import RespondToAlert
 from workflows.track_incident import TrackIncident
 
@@ -39,19 +44,29 @@ async def run_worker(
     async with AsyncExitStack() as stack:
         store = metered_store(open_configured(settings), client)
         stack.callback(store.close)
-        ledger = open_ledger(settings.audit_store_url)  # after the store: its migration made it
-        stack.callback(ledger.close)
-        tenant = await stack.enter_async_context(tenant_activities(settings.tenant))
+        budgets = open_ledger(settings.audit_store_url)  # after the store: its migration made it
+        stack.callback(budgets.close)
+        ledger = Ledger(settings.audit_store_url)
+        tenant = await stack.enter_async_context(tenant_activities(settings.tenant, ledger))
+        reconciler = Reconciler(
+            temporal_liveness(client),
+            NsgAccess(tenant.clients.network),
+            settings.tenant,
+            ledger,
+            store,
+        )
         activities: Sequence[Callable[..., Any]] = [
             PolicyActivities(settings).snapshot_policies,
             AuditActivities(store, raw_max_bytes=settings.audit_raw_max_bytes).record_audit,
-            BudgetActivities(ledger, settings.guardrails.budget_limits()).spend_budget,
+            BudgetActivities(budgets, settings.guardrails.budget_limits()).spend_budget,
+            ReconcileActivities(reconciler).reconcile_blocks,
             *tenant,
         ]
+        await ensure_reconcile_schedule(client, settings)
         worker = Worker(
             client,
             task_queue=settings.task_queue,
-            workflows=[RespondToAlert, TrackIncident],
+            workflows=[RespondToAlert, TrackIncident, ReconcileBlocks],
             activities=activities,
             max_concurrent_activities=settings.max_concurrent_activities,
             max_task_queue_activities_per_second=settings.activities_per_second,

@@ -1,7 +1,7 @@
 """The tenant actions for the worker and `riposte act`: every activity the catalogue names, on
 one set of SDK clients.
 
-    async with tenant_activities(settings.tenant) as activities:
+    async with tenant_activities(settings.tenant, Ledger(settings.audit_store_url)) as activities:
         Worker(client, task_queue=..., activities=[*activities, ...])
 
 Each action module's class gets the client it uses. Registration follows the catalogue: every
@@ -25,15 +25,19 @@ from activities.sign_in import SignInActivities
 from riposte.actions.catalogue import CATALOGUE, activity_refs
 from riposte.actions.payloads import ActionInput, ActionName, ActionResult, RevertInput
 from riposte.activity_refs import ActivityRef, ref_of
+from riposte.holders.ledger import Ledger
 from riposte.settings import TenantSettings
 
 
 class TenantActivities(list[Callable[..., Any]]):
     """The activity callables (a plain list the worker can take), and the clients they share."""
 
-    def __init__(self, clients: TenantClients, tenant: TenantSettings) -> None:
+    def __init__(
+        self, clients: TenantClients, tenant: TenantSettings, ledger: Ledger | None
+    ) -> None:
         self.clients = clients
-        network = NetworkActivities(clients.network, tenant)
+        self.ledger = ledger
+        self.network = NetworkActivities(clients.network, tenant, ledger)
         blobs = blob_services(tenant, clients.credential)
         self._bound = _bind(
             (
@@ -41,8 +45,8 @@ class TenantActivities(list[Callable[..., Any]]):
                 SessionActivities(clients.graph),
                 InboxRuleActivities(clients.graph, tenant),
                 MailActivities(clients.graph, tenant),
-                network,
-                PatternOfLifeActivities(clients.network, blobs, tenant, network),
+                self.network,
+                PatternOfLifeActivities(clients.network, blobs, tenant, self.network),
             )
         )
         super().__init__(self._bound[ref.name] for ref in activity_refs())
@@ -63,8 +67,10 @@ class TenantActivities(list[Callable[..., Any]]):
         return found
 
     async def close(self) -> None:
-        """Close the SDK clients and the credential's session."""
+        """Close the SDK clients, the credential's session and the ledger."""
         await self.clients.close()
+        if self.ledger is not None:
+            self.ledger.close()
 
 
 def _bind(implementations: Iterable[object]) -> dict[str, Callable[..., Any]]:
@@ -82,15 +88,18 @@ def _bind(implementations: Iterable[object]) -> dict[str, Callable[..., Any]]:
     return bound
 
 
-def build_activities(tenant: TenantSettings) -> TenantActivities:
-    """Every tenant action activity, on clients built from `tenant` (no request is made yet)."""
-    return TenantActivities(connect(tenant), tenant)
+def build_activities(tenant: TenantSettings, ledger: Ledger | None = None) -> TenantActivities:
+    """Every tenant action activity, on clients built from `tenant` (no request is made yet).
+    The network actions need the holders ledger; without one they fail as misconfigured."""
+    return TenantActivities(connect(tenant), tenant, ledger)
 
 
 @asynccontextmanager
-async def tenant_activities(tenant: TenantSettings) -> AsyncIterator[TenantActivities]:
-    """`build_activities`, closed on exit."""
-    activities = build_activities(tenant)
+async def tenant_activities(
+    tenant: TenantSettings, ledger: Ledger | None = None
+) -> AsyncIterator[TenantActivities]:
+    """`build_activities`, closed on exit (the ledger with it)."""
+    activities = build_activities(tenant, ledger)
     try:
         yield activities
     finally:

@@ -14,7 +14,9 @@ members, never with a string literal and never with the message text.
     │   ├── Configuration   settings point at something that does not exist       │
     │   ├── NoFlowLogConfiguration  no Network Watcher flow log covers the device  │
     │   ├── NoFlowLogs      a flow log covers it, but holds none of its flows      │
-    │   └── AllowListTooLarge  a pattern of life over its cap (setting)          ─┘
+    │   ├── AllowListTooLarge  a pattern of life over its cap (setting)          │
+    │   ├── NsgRuleShadowed an Allow rule comes before Riposte's band: no deny would hold
+    │   └── NsgBandFull     no free priority in Riposte's band on the NSG        ─┘
     ├── InvalidAuditRecord  record_audit: a record the store refuses (e.g. no id)
     ├── policies (snapshot_policies)
     │   ├── InvalidPolicy   a file has errors; the message lists FILE:LINE: message
@@ -44,6 +46,8 @@ class FailureType(StrEnum):
     NO_FLOW_LOG_CONFIGURATION = "NoFlowLogConfiguration"
     NO_FLOW_LOGS = "NoFlowLogs"
     ALLOW_LIST_TOO_LARGE = "AllowListTooLarge"
+    NSG_RULE_SHADOWED = "NsgRuleShadowed"
+    NSG_BAND_FULL = "NsgBandFull"
     INVALID_AUDIT_RECORD = "InvalidAuditRecord"
     INVALID_POLICY = "InvalidPolicy"
     NO_POLICY_DIR = "NoPolicyDir"
@@ -63,6 +67,8 @@ TENANT_PERMANENT = (
     FailureType.NO_FLOW_LOG_CONFIGURATION,
     FailureType.NO_FLOW_LOGS,
     FailureType.ALLOW_LIST_TOO_LARGE,
+    FailureType.NSG_RULE_SHADOWED,
+    FailureType.NSG_BAND_FULL,
 )
 """The tenant-call failures that retrying cannot fix."""
 

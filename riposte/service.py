@@ -130,6 +130,24 @@ def _quoted(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
+def _ended(view: ResponseView, status: WorkflowExecutionStatus | None) -> ResponseView:
+    """A response that ended without completing (terminated, timed out) reverts nothing any
+    more: no action claims a revert time; the reconciler reverts what it left held."""
+    how = status.name.lower() if status is not None else "closed"
+    actions = tuple(
+        a.model_copy(
+            update={
+                "revert_at": None,
+                "error": a.error or f"response {how}: the reconciler reverts what it held",
+            }
+        )
+        if a.revert_at is not None
+        else a
+        for a in view.actions
+    )
+    return view.model_copy(update={"actions": actions})
+
+
 class ResponseService:
     def __init__(
         self, client: Client, task_queue: str, incidents: IncidentSettings | None = None
@@ -176,7 +194,10 @@ class ResponseService:
             if description.status is WorkflowExecutionStatus.COMPLETED:
                 result: ResponseView = await handle.result()
                 return result
-            return await handle.query(RespondToAlert.view)
+            view: ResponseView = await handle.query(RespondToAlert.view)
+            if description.status is not WorkflowExecutionStatus.RUNNING:
+                return _ended(view, description.status)
+            return view
         except RPCError as err:
             raise self._translate(err, response_id) from err
 

@@ -15,17 +15,19 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from riposte.alerts import AlertCaps
 from riposte.budget.models import BudgetLimits
+from riposte.domain.nsg_band import PriorityBand
 from riposte.modes import Mode
 
 
 class NsgBinding(BaseModel):
-    """One NSG and the address range it protects."""
+    """One NSG, the address range it protects, and the priority band for Riposte's rules."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: str = Field(min_length=1)
     resource_group: str = Field(min_length=1)
     cidr: str
+    band: PriorityBand = PriorityBand()  # e.g. {"low": 100, "high": 149}
 
     @field_validator("cidr")
     @classmethod
@@ -127,6 +129,8 @@ class Settings(BaseSettings):
     guardrails: Guardrails = Guardrails()
     tenant: TenantSettings = TenantSettings()
     incidents: IncidentSettings = IncidentSettings()
+    # The worker's reconciler Schedule: how often it reverts blocks no live response holds.
+    reconcile_interval_seconds: int = Field(default=600, ge=60)
 
     @field_validator("protected_ranges")
     @classmethod

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
@@ -14,6 +15,7 @@ from activities.tenant import TenantActivities, tenant_activities
 from activities.testing import action_input, run
 from riposte.actions.payloads import ActionName
 from riposte.failures import FailureType
+from riposte.holders.ledger import Ledger
 from riposte.settings import TenantSettings
 from tenant_emulator.client import EmulatorSeam
 
@@ -26,8 +28,10 @@ PUT_RULE = (
 
 
 @pytest.fixture
-async def acts(tenant: TenantSettings) -> AsyncIterator[TenantActivities]:
-    async with tenant_activities(tenant) as activities:
+async def acts(tenant: TenantSettings, tmp_path: Path) -> AsyncIterator[TenantActivities]:
+    async with tenant_activities(
+        tenant, Ledger(f"sqlite:///{tmp_path / 'audit.db'}")
+    ) as activities:
         yield activities
 
 
@@ -145,9 +149,10 @@ async def test_no_configured_credential_is_a_configuration_error(
 @pytest.mark.parametrize(
     ("action", "target", "params", "message"),
     [
-        (ActionName.BLOCK_PORTS, "10.8.0.999", {"ports": (445,)}, "not an IP address or CIDR"),
-        (ActionName.BLOCK_PORTS, "10.8.0.0/33", {"ports": (445,)}, "not an IP address or CIDR"),
-        (ActionName.BLOCK_OUTBOUND, "", {}, "target IP is empty"),
+        (ActionName.BLOCK_PORTS, "10.8.0.999", {"ports": (445,)}, "not an IP address"),
+        (ActionName.BLOCK_PORTS, "10.8.0.0/33", {"ports": (445,)}, "not a single host's address"),
+        (ActionName.BLOCK_OUTBOUND, "", {}, "no address given"),
+        (ActionName.BLOCK_OUTBOUND, "fe80::1%eth0", {}, "zone id"),
         (ActionName.BLOCK_PORTS, VPN_IP, {"ports": (0, 445)}, "port out of range 1-65535: 0"),
         (ActionName.BLOCK_PORTS, VPN_IP, {"ports": (70000,)}, "out of range 1-65535: 70000"),
         (ActionName.BLOCK_PORTS, VPN_IP, {}, "needs at least one port"),

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+from azure.mgmt.network.models import SecurityRule, SecurityRulePropertiesFormat
 from temporalio.exceptions import ApplicationError
 
+from activities.nsg_access import wait
 from activities.tenant import TenantActivities, tenant_activities
-from activities.testing import RESPONSE_ID, Attempt, action_input, revert_input, run
-from riposte.actions.firewall import rule_name
+from activities.testing import Attempt, action_input, revert_input, run
 from riposte.actions.payloads import ActionName, NsgRuleRef, RevertInput, RevertState
+from riposte.domain.nsg_band import DenyView, PriorityBand, shared_rule_name
 from riposte.failures import FailureType
+from riposte.holders.ledger import Ledger
 from riposte.settings import NsgBinding, TenantSettings
 from tenant_emulator.client import EmulatorSeam
 
@@ -24,9 +28,25 @@ PUT_RULE = (
 )
 
 
+def ports_rule(source: str = VPN_IP, ports: tuple[int, ...] = (445, 9401)) -> str:
+    deny = DenyView(nsg="nsg-servers", direction="Inbound", source=source, ports=ports)
+    return shared_rule_name("rg-core", "nsg-servers", deny)
+
+
+def outbound_rule(source: str = VPN_IP) -> str:
+    return shared_rule_name(
+        "rg-core", "nsg-vpn", DenyView(nsg="nsg-vpn", direction="Outbound", source=source)
+    )
+
+
 @pytest.fixture
-async def acts(tenant: TenantSettings) -> AsyncIterator[TenantActivities]:
-    async with tenant_activities(tenant) as activities:
+def ledger(tmp_path: Path) -> Ledger:
+    return Ledger(f"sqlite:///{tmp_path / 'audit.db'}")
+
+
+@pytest.fixture
+async def acts(tenant: TenantSettings, ledger: Ledger) -> AsyncIterator[TenantActivities]:
+    async with tenant_activities(tenant, ledger) as activities:
         yield activities
 
 
@@ -34,15 +54,34 @@ def nsg_rules(seam: EmulatorSeam, nsg: str) -> dict[str, dict[str, Any]]:
     return {rule["name"]: rule for rule in seam.state()["nsgs"][nsg]["security_rules"]}
 
 
+async def add_allow(
+    acts: TenantActivities, nsg: str, name: str, priority: int, **props: Any
+) -> None:
+    """An operator's Allow rule, written through the same SDK."""
+    fields: dict[str, Any] = {
+        "protocol": "*",
+        "access": "Allow",
+        "direction": "Outbound",
+        "priority": priority,
+        "source_address_prefix": "10.8.0.0/24",
+        "source_port_range": "*",
+        "destination_address_prefix": "*",
+        "destination_port_range": "*",
+    } | props
+    body = SecurityRule(properties=SecurityRulePropertiesFormat(**fields))
+    rules = acts.network.nsgs.network.security_rules
+    await wait(await rules.begin_create_or_update("rg-core", nsg, name, body))
+
+
 async def test_block_ports_adds_one_inbound_deny_and_unblock_removes_it(
     acts: TenantActivities, emulator_seam: EmulatorSeam
 ) -> None:
-    """The VPN IP is denied 445 and 9401 into the server range, at the lowest free priority."""
-    before = emulator_seam.state()["nsgs"]
+    """The VPN IP is denied 445 and 9401 into the server range, at the top of Riposte's band."""
+    before = emulator_seam.state()["nsgs"]["nsg-servers"]["security_rules"]
     request = action_input(ActionName.BLOCK_PORTS, VPN_IP, ports=(9401, 445))
     result = await run(acts.act(ActionName.BLOCK_PORTS), request)
 
-    name = rule_name(request.response_id, request.action_id)
+    name = ports_rule()
     assert result.changed
     assert result.summary == (
         f"added Deny rule {name} priority 100 on nsg-servers for {VPN_IP} → 445, 9401"
@@ -59,7 +98,8 @@ async def test_block_ports_adds_one_inbound_deny_and_unblock_removes_it(
 
     undone = await run(acts.revert(ActionName.BLOCK_PORTS), revert_input(request, result))
     assert undone.changed
-    assert emulator_seam.state()["nsgs"] == before
+    assert undone.summary == f"deleted {name} from nsg-servers"
+    assert emulator_seam.state()["nsgs"]["nsg-servers"]["security_rules"] == before
 
 
 async def test_block_ports_twice_leaves_one_rule(
@@ -77,6 +117,28 @@ async def test_block_ports_twice_leaves_one_rule(
     assert emulator_seam.call_count(PUT_RULE) == 1
 
 
+async def test_two_responses_share_one_rule_until_the_last_lets_go(
+    acts: TenantActivities, emulator_seam: EmulatorSeam, ledger: Ledger
+) -> None:
+    """Two responses blocking the same IP and ports hold one rule; only the last revert deletes."""
+    first = action_input(ActionName.BLOCK_PORTS, VPN_IP, ports=(445,), response_id="dt:1")
+    second = action_input(ActionName.BLOCK_PORTS, VPN_IP, ports=(445,), response_id="dt:2")
+    one = await run(acts.act(ActionName.BLOCK_PORTS), first)
+    two = await run(acts.act(ActionName.BLOCK_PORTS), second)
+    name = ports_rule(ports=(445,))
+    assert one.revert == two.revert
+    assert two.summary.endswith("already in place, shared with 1 other response (dt:1)")
+    assert emulator_seam.call_count(PUT_RULE) == 1
+
+    kept = await run(acts.revert(ActionName.BLOCK_PORTS), revert_input(first, one))
+    assert not kept.changed
+    assert kept.summary == f"released {name} on nsg-servers, kept for 1 other response (dt:2)"
+    assert name in nsg_rules(emulator_seam, "nsg-servers")
+    gone = await run(acts.revert(ActionName.BLOCK_PORTS), revert_input(second, two))
+    assert gone.changed and name not in nsg_rules(emulator_seam, "nsg-servers")
+    assert ledger.blocks() == []
+
+
 async def test_an_outside_attacker_is_blocked_on_every_protected_range(
     acts: TenantActivities, emulator_seam: EmulatorSeam
 ) -> None:
@@ -84,8 +146,8 @@ async def test_an_outside_attacker_is_blocked_on_every_protected_range(
     request = action_input(ActionName.BLOCK_PORTS, "198.51.100.7", ports=(445, 9401))
     result = await run(acts.act(ActionName.BLOCK_PORTS), request)
     assert [ref.nsg for ref in result.revert.nsg_rules] == ["nsg-servers", "nsg-vpn"]
-    name = rule_name(request.response_id, request.action_id)
-    vpn = nsg_rules(emulator_seam, "nsg-vpn")[name]["properties"]
+    vpn_rule = result.revert.nsg_rules[1].rule
+    vpn = nsg_rules(emulator_seam, "nsg-vpn")[vpn_rule]["properties"]
     assert (vpn["sourceAddressPrefix"], vpn["destinationAddressPrefix"]) == (
         "198.51.100.7",
         "10.8.0.0/24",
@@ -101,25 +163,101 @@ async def test_a_retry_that_finds_its_own_rule_reports_it_added(
     await first.run(acts.act(ActionName.BLOCK_PORTS), request)  # its result is "lost"
     retry = await Attempt(retry_of=first).run(acts.act(ActionName.BLOCK_PORTS), request)
     assert retry.changed
-    assert retry.summary.endswith("(by an earlier attempt)")
+    assert "(by an earlier attempt)" in retry.summary
     assert len(retry.revert.nsg_rules) == 1
     assert emulator_seam.call_count(PUT_RULE) == 1
 
 
-async def test_block_outbound_denies_everything_from_the_device_on_its_own_nsg(
+async def test_block_outbound_denies_everything_from_the_device_and_flushes(
     acts: TenantActivities, emulator_seam: EmulatorSeam
 ) -> None:
-    """The outbound deny lands on nsg-vpn, which holds the device, ahead of every allow rule."""
-    before = emulator_seam.state()["nsgs"]
+    """The outbound deny lands on nsg-vpn, which holds the device, with flushConnection on."""
     request = action_input(ActionName.BLOCK_OUTBOUND, VPN_IP)
     result = await run(acts.act(ActionName.BLOCK_OUTBOUND), request)
-    name = rule_name(request.response_id, request.action_id)
-    rule = nsg_rules(emulator_seam, "nsg-vpn")[name]["properties"]
+    nsg = emulator_seam.state()["nsgs"]["nsg-vpn"]
+    rule = nsg_rules(emulator_seam, "nsg-vpn")[outbound_rule()]["properties"]
     assert (rule["access"], rule["direction"], rule["priority"]) == ("Deny", "Outbound", 100)
     assert (rule["destinationAddressPrefix"], rule["destinationPortRange"]) == ("*", "*")
-    assert "allow rules evaluated before it" not in result.summary
+    assert nsg["flushConnection"] is True
+    assert result.summary.endswith("; turned on flushConnection on nsg-vpn")
     await run(acts.revert(ActionName.BLOCK_PORTS), revert_input(request, result))
-    assert emulator_seam.state()["nsgs"] == before
+    assert outbound_rule() not in nsg_rules(emulator_seam, "nsg-vpn")
+
+
+async def test_an_allow_inside_the_band_fails_the_block_naming_it(
+    acts: TenantActivities, emulator_seam: EmulatorSeam, ledger: Ledger
+) -> None:
+    """A matching Allow at priority 100 comes before any deny: typed failure, nothing kept."""
+    await add_allow(acts, "nsg-vpn", "AllowVpnEverywhere", 100)
+    request = action_input(ActionName.BLOCK_OUTBOUND, VPN_IP)
+    with pytest.raises(ApplicationError) as caught:
+        await run(acts.act(ActionName.BLOCK_OUTBOUND), request)
+    assert caught.value.type == FailureType.NSG_RULE_SHADOWED
+    assert caught.value.non_retryable
+    assert "AllowVpnEverywhere (priority 100)" in str(caught.value)
+    assert outbound_rule() not in nsg_rules(emulator_seam, "nsg-vpn")
+    assert ledger.blocks() == []  # its hold was let go
+
+
+async def test_an_allow_above_the_band_fails_the_block_naming_it(
+    tenant: TenantSettings, ledger: Ledger, emulator_seam: EmulatorSeam
+) -> None:
+    """With the band set below the seed's AllowVpnToServers, a deny there could never hold."""
+    low = tuple(
+        binding.model_copy(update={"band": PriorityBand(low=300, high=349)})
+        for binding in tenant.nsgs
+    )
+    async with tenant_activities(tenant.model_copy(update={"nsgs": low}), ledger) as acts:
+        with pytest.raises(ApplicationError) as caught:
+            await run(
+                acts.act(ActionName.BLOCK_OUTBOUND), action_input(ActionName.BLOCK_OUTBOUND, VPN_IP)
+            )
+    assert caught.value.type == FailureType.NSG_RULE_SHADOWED
+    assert "allow rule AllowVpnToServers" in str(caught.value)
+    assert "above Riposte's band 300-349" in str(caught.value)
+    assert emulator_seam.call_count(PUT_RULE) == 0
+
+
+async def test_a_full_band_fails_the_block(
+    tenant: TenantSettings, ledger: Ledger, emulator_seam: EmulatorSeam
+) -> None:
+    """With a one-priority band already taken, the second block fails as NsgBandFull."""
+    narrow = tuple(
+        binding.model_copy(update={"band": PriorityBand(low=100, high=100)})
+        for binding in tenant.nsgs
+    )
+    async with tenant_activities(tenant.model_copy(update={"nsgs": narrow}), ledger) as acts:
+        await run(
+            acts.act(ActionName.BLOCK_OUTBOUND), action_input(ActionName.BLOCK_OUTBOUND, VPN_IP)
+        )
+        with pytest.raises(ApplicationError) as caught:
+            await run(
+                acts.act(ActionName.BLOCK_OUTBOUND),
+                action_input(ActionName.BLOCK_OUTBOUND, "10.8.0.26", action_id="other"),
+            )
+    assert caught.value.type == FailureType.NSG_BAND_FULL
+    assert "band 100-100 on nsg-vpn" in str(caught.value)
+
+
+async def test_addresses_are_normalised_before_the_rule_is_written(
+    acts: TenantActivities, emulator_seam: EmulatorSeam
+) -> None:
+    """An IPv4-mapped address is blocked as its IPv4 address; a zone id is refused unwritten."""
+    mapped = action_input(ActionName.BLOCK_OUTBOUND, "::ffff:10.8.0.25")
+    result = await run(acts.act(ActionName.BLOCK_OUTBOUND), mapped)
+    assert result.revert.nsg_rules[0].rule == outbound_rule()
+    rule = nsg_rules(emulator_seam, "nsg-vpn")[outbound_rule()]["properties"]
+    assert rule["sourceAddressPrefix"] == VPN_IP
+    emulator_seam.reset()
+    for refused in ("fe80::1%eth0", "10.8.0.255", "168.63.129.16"):
+        with pytest.raises(ApplicationError) as caught:
+            await run(
+                acts.act(ActionName.BLOCK_PORTS),
+                action_input(ActionName.BLOCK_PORTS, refused, ports=(445,)),
+            )
+        assert caught.value.type == FailureType.BAD_REQUEST
+        assert caught.value.details[0] in ("zone_id", "broadcast", "platform")
+    assert emulator_seam.calls() == {}
 
 
 async def test_simulation_names_rule_and_priority_and_changes_nothing(
@@ -129,9 +267,8 @@ async def test_simulation_names_rule_and_priority_and_changes_nothing(
     before = emulator_seam.state()
     request = action_input(ActionName.BLOCK_PORTS, VPN_IP, simulate=True, ports=(445, 9401))
     result = await run(acts.act(ActionName.BLOCK_PORTS), request)
-    name = rule_name(request.response_id, request.action_id)
     assert result.summary == (
-        f"would add Deny rule {name} priority 100 on nsg-servers for {VPN_IP} → 445, 9401"
+        f"would add Deny rule {ports_rule()} priority 100 on nsg-servers for {VPN_IP} → 445, 9401"
     )
     assert result.api_calls[0].startswith("PUT /resourceGroups/rg-core/")
     assert emulator_seam.state() == before
@@ -149,7 +286,7 @@ async def test_concurrent_writers_get_distinct_priorities(
         run(acts.act(ActionName.BLOCK_PORTS), first), run(acts.act(ActionName.BLOCK_PORTS), second)
     )
     rules = nsg_rules(emulator_seam, "nsg-servers")
-    ours = [rules[rule_name(RESPONSE_ID, a.action_id)]["properties"] for a in (first, second)]
+    ours = [rules[ports_rule(ip, (445,))]["properties"] for ip in ("10.8.0.25", "10.8.0.26")]
     assert sorted(rule["priority"] for rule in ours) == [100, 101]
     assert emulator_seam.call_count(PUT_RULE) == 3  # one PUT lost the race and was retried
 
@@ -163,7 +300,7 @@ async def test_unblock_of_a_rule_already_gone_succeeds(
     await run(acts.revert(ActionName.BLOCK_PORTS), revert_input(request, result))
     again = await run(acts.revert(ActionName.BLOCK_PORTS), revert_input(request, result))
     assert not again.changed
-    assert again.summary == "deleted no rule (1 already gone)"
+    assert again.summary == f"{ports_rule(ports=(445,))} on nsg-servers already gone"
 
 
 async def test_unblock_refuses_rules_riposte_did_not_create(
@@ -189,13 +326,13 @@ async def test_unblock_refuses_rules_riposte_did_not_create(
 
 
 async def test_an_nsg_setting_that_points_nowhere_is_a_configuration_error(
-    tenant: TenantSettings, emulator_seam: EmulatorSeam
+    tenant: TenantSettings, emulator_seam: EmulatorSeam, ledger: Ledger
 ) -> None:
     """A binding naming a missing NSG fails as Configuration, non-retryable, writing nothing."""
     missing = NsgBinding(name="nsg-missing", resource_group="rg-core", cidr="10.0.0.0/16")
     broken = tenant.model_copy(update={"nsgs": (missing,)})
     request = action_input(ActionName.BLOCK_PORTS, VPN_IP, ports=(445,))
-    async with tenant_activities(broken) as acts:
+    async with tenant_activities(broken, ledger) as acts:
         with pytest.raises(ApplicationError) as caught:
             await run(acts.act(ActionName.BLOCK_PORTS), request)
     assert caught.value.type == FailureType.CONFIGURATION

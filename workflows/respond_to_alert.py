@@ -61,6 +61,7 @@ KEEP_NATIVE_ALERT = "alert-received-keeps-alert"  # alert_received holds the ale
 MULTI_APPROVAL = "m-of-n-approvals"  # v4: `approval: {approvers: N}` needs N principals
 BUDGETS = "engine-wide-budgets"  # autonomous actions spend a shared budget, else they ask
 INCIDENT_MEMBERSHIP = "incident-membership"  # v5: joins its incident, takes its escalations
+ADDRESSES_NORMALISED = "addresses-normalised"  # v6: IPs normalised before exclusions and guards
 JOIN_WAIT = timedelta(seconds=30)  # how long a joined response waits to learn its incident
 POLICY_RETRY_SECONDS = 10  # while the policies cannot be loaded, try again this often
 
@@ -121,10 +122,11 @@ class RespondToAlert:
         self._multi_approval = workflow.patched(MULTI_APPROVAL)
         self._budgets = workflow.patched(BUDGETS)
         incidents = workflow.patched(INCIDENT_MEMBERSHIP)
+        normalised = workflow.patched(ADDRESSES_NORMALISED)
         snapshot = await self._snapshot()
         if request.incident is not None:
             snapshot = narrowed(snapshot, request.incident)
-        plan = evaluate(self._alert, snapshot, self._id)
+        plan = evaluate(self._alert, snapshot, self._id, normalise_addresses=normalised)
         if incidents:
             await self._join_incident(request)
             self._escalating = not snapshot.force_passive

@@ -1,4 +1,4 @@
-"""Planning NSG deny rules: which NSGs apply, the rule's stable name, a free priority. No I/O.
+"""Planning NSG deny rules: which NSGs apply, and the rule each gets. No I/O.
 
 - `block_ports` puts an inbound Deny (source: the attacker, destination: the protected range, the
   given TCP/UDP ports) on every configured NSG whose protected range does not contain the
@@ -6,25 +6,23 @@
   all of them.
 - `block_outbound` puts an outbound Deny (source: the device, any destination, any port) on every
   configured NSG whose protected range contains the device.
-- The rule name is "riposte-" plus a hash of the response and action ids, so a retry or a second
-  run finds its own rule instead of adding another.
-- The priority is the lowest number from 100 to 4096 that no rule of the same direction uses:
-  the deny then wins over every rule it can.
+- The rule name derives from the NSG, the direction, the address and the ports
+  (`riposte.domain.nsg_band.shared_rule_name`): every response blocking the same thing shares
+  one rule, and a retry or a second run finds it instead of adding another.
+- Its priority is chosen in the NSG's band against the NSG's rules (`choose_priority`).
 """
 
 from __future__ import annotations
 
-import hashlib
 import ipaddress
-from collections.abc import Iterable
 from enum import StrEnum
 
 from riposte.actions.payloads import ActionName
-from riposte.actions.validation import IpNetwork
+from riposte.domain.addresses import Address, contains
+from riposte.domain.nsg_band import DenyView, shared_rule_name
 from riposte.model import Frozen
 from riposte.settings import NsgBinding, TenantSettings
 
-MIN_PRIORITY, MAX_PRIORITY = 100, 4096
 RULE_PREFIX = "riposte-"
 
 
@@ -44,6 +42,16 @@ class DenyRule(Frozen):
     ports: tuple[int, ...] = ()  # empty: every port
 
     @property
+    def view(self) -> DenyView:
+        return DenyView(
+            nsg=self.nsg.name,
+            direction=self.direction.value,
+            source=self.source,
+            destination=self.destination,
+            ports=self.ports,
+        )
+
+    @property
     def port_text(self) -> str:
         return ", ".join(str(port) for port in self.ports) if self.ports else "all ports"
 
@@ -56,113 +64,40 @@ class DenyRule(Frozen):
         )
 
 
-class ExistingRule(Frozen):
-    """A security rule already on an NSG, as far as choosing a priority needs it."""
-
-    name: str
-    priority: int
-    direction: Direction
-    allows: bool = False
-    sources: tuple[str, ...] = ()  # address prefixes ("*", CIDR, IP or a service tag)
-    ports: tuple[str, ...] = ()  # destination port ranges ("*", "445", "1000-2000")
-
-    def precedes(self, rule: DenyRule, priority: int) -> bool:
-        """Whether this is an Allow rule evaluated before `rule` for some of its traffic.
-
-        Only what can be decided is reported: a source of "*" or a range holding the rule's
-        source, and ports that overlap (service tags such as VirtualNetwork are not judged).
-        """
-        if not self.allows or self.direction is not rule.direction or self.priority >= priority:
-            return False
-        if not any(_covers(prefix, rule.source) for prefix in self.sources):
-            return False
-        if not rule.ports or not self.ports:
-            return True
-        return any(_overlaps(text, port) for text in self.ports for port in rule.ports)
-
-
-def rule_name(response_id: str, action_id: str) -> str:
-    """The rule's name: stable for one action of one response, distinct across actions."""
-    digest = hashlib.sha256(f"{response_id}\x00{action_id}".encode()).hexdigest()
-    return RULE_PREFIX + digest[:16]
-
-
 def plan(
-    action: ActionName,
-    source: IpNetwork,
-    tenant: TenantSettings,
-    *,
-    name: str,
-    ports: tuple[int, ...] = (),
+    action: ActionName, source: Address, tenant: TenantSettings, *, ports: tuple[int, ...] = ()
 ) -> list[DenyRule]:
     """The deny rules `action` adds for `source`; empty when no configured NSG applies."""
-    address = _text(source)
     rules: list[DenyRule] = []
     for binding in tenant.nsgs:
         inside = _within(source, binding)
         if action is ActionName.BLOCK_PORTS and not inside:
             rules.append(
-                DenyRule(
-                    nsg=binding,
-                    name=name,
-                    direction=Direction.INBOUND,
-                    source=address,
-                    destination=binding.cidr,
-                    ports=ports,
-                )
+                _named(binding, Direction.INBOUND, str(source), binding.cidr, tuple(sorted(ports)))
             )
         elif action is ActionName.BLOCK_OUTBOUND and inside:
-            rules.append(
-                DenyRule(
-                    nsg=binding,
-                    name=name,
-                    direction=Direction.OUTBOUND,
-                    source=address,
-                    destination="*",
-                )
-            )
+            rules.append(_named(binding, Direction.OUTBOUND, str(source), "*", ()))
     return rules
 
 
-def free_priority(taken: Iterable[int], *, after: int = MIN_PRIORITY - 1) -> int | None:
-    """The lowest priority above `after` (and in 100-4096) not in `taken`; None when full."""
-    used = set(taken)
-    for priority in range(max(after + 1, MIN_PRIORITY), MAX_PRIORITY + 1):
-        if priority not in used:
-            return priority
-    return None
+def _named(
+    binding: NsgBinding,
+    direction: Direction,
+    source: str,
+    destination: str,
+    ports: tuple[int, ...],
+) -> DenyRule:
+    unnamed = DenyRule(
+        nsg=binding,
+        name="",
+        direction=direction,
+        source=source,
+        destination=destination,
+        ports=ports,
+    )
+    name = shared_rule_name(binding.resource_group, binding.name, unnamed.view)
+    return unnamed.model_copy(update={"name": name})
 
 
-def _covers(prefix: str, source: str) -> bool:
-    if prefix.strip() in ("*", "0.0.0.0/0", "::/0"):
-        return True
-    try:
-        outer = ipaddress.ip_network(prefix.strip(), strict=False)
-        inner = ipaddress.ip_network(source, strict=False)
-    except ValueError:
-        return False
-    return inner.version == outer.version and inner.subnet_of(outer)  # type: ignore[arg-type]
-
-
-def _overlaps(ports: str, port: int) -> bool:
-    text = ports.strip()
-    if text in ("*", ""):
-        return True
-    low, _, high = text.partition("-")
-    try:
-        return int(low) <= port <= int(high or low)
-    except ValueError:
-        return True  # unreadable: assume it may overlap
-
-
-def _within(source: IpNetwork, binding: NsgBinding) -> bool:
-    protected = ipaddress.ip_network(binding.cidr)
-    if source.version != protected.version:
-        return False
-    return source.subnet_of(protected)  # type: ignore[arg-type]
-
-
-def _text(source: IpNetwork) -> str:
-    """A single address without its /32 or /128; a range as CIDR."""
-    full = 32 if source.version == 4 else 128
-    return str(source.network_address) if source.prefixlen == full else str(source)
+def _within(source: Address, binding: NsgBinding) -> bool:
+    return contains(ipaddress.ip_network(binding.cidr), source)

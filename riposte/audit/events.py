@@ -23,6 +23,7 @@ class AuditKind(StrEnum):
     FAILED = "failed"
     REVERTED = "reverted"
     RELEASED = "released"
+    RECONCILED = "reconciled"  # a block no live response held, reverted by the reconciler
     DENIED = "denied"  # a refused API attempt (authentication or role)
     ESCALATED = "escalated"  # an incident-scope policy changed an action's mode
     BUDGET_EXCEEDED = "budget_exceeded"  # an autonomous action past its budget waits instead

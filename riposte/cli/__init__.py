@@ -18,6 +18,7 @@ GROUPS = (
     "riposte.cli.emulator",
     "riposte.cli.api",
     "riposte.cli.doctor",
+    "riposte.cli.reconcile",
 )
 
 

@@ -35,6 +35,7 @@ from riposte.audit.events import AuditKind, AuditRecord
 from riposte.audit.store import open_configured
 from riposte.cli import common
 from riposte.failures import FailureType
+from riposte.holders.ledger import Ledger
 from riposte.logging import configure_logging
 from riposte.policy.durations import parse_duration
 from riposte.policy.engine import PolicySnapshot, protection
@@ -83,7 +84,8 @@ def act_command(args: argparse.Namespace) -> int:
         return common.fail(f"refused: {refused}", common.USAGE)
     configure_logging(settings.log_format, level=logging.WARNING)  # the summary is the output
     try:
-        result = asyncio.run(_run(build_activities(settings.tenant), request))
+        ledger = Ledger(settings.audit_store_url)
+        result = asyncio.run(_run(build_activities(settings.tenant, ledger), request))
     except ApplicationError as err:
         code = common.USAGE if err.type == FailureType.BAD_REQUEST else common.NEGATIVE
         delay = (

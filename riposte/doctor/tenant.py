@@ -23,9 +23,11 @@ from temporalio.exceptions import ApplicationError
 from activities.clients import TenantClients, connect
 from activities.errors import translated
 from activities.mailbox import Mailbox
+from activities.nsg_access import rule_view
 from riposte.actions.catalogue import INBOX_RULES, MOVE_MAIL, NETWORK_CONTRIBUTOR, READ_USERS
 from riposte.actions.payloads import ActionName
 from riposte.actions.permissions import azure_roles, missing_graph
+from riposte.doctor.nsg_band import band_check, flush_note
 from riposte.doctor.report import Check, Status, explain, fail, ok, skip
 from riposte.settings import NsgBinding, TenantSettings
 
@@ -200,9 +202,9 @@ class _Probe:
                     )
                 ]
             return [skip("nsgs", "no NSG configured, and no policy blocks traffic")]
-        return [await self._nsg(binding) for binding in self.tenant.nsgs]
+        return [check for binding in self.tenant.nsgs for check in await self._nsg(binding)]
 
-    async def _nsg(self, binding: NsgBinding) -> Check:
+    async def _nsg(self, binding: NsgBinding) -> list[Check]:
         network = self.clients.network
         name, group = binding.name, binding.resource_group
         doing = f"reading NSG {name} in resource group {group}"
@@ -211,16 +213,19 @@ class _Probe:
             f"{self.tenant.subscription_id}: check tenant.nsgs and tenant.subscription_id"
         )
 
-        async def rules() -> list[Any]:
-            await network.network_security_groups.get(group, name)
-            return [rule async for rule in network.security_rules.list(group, name)]
+        async def rules() -> tuple[Any, list[Any]]:
+            nsg = await network.network_security_groups.get(group, name)
+            return nsg, [rule async for rule in network.security_rules.list(group, name)]
 
         try:
-            found = await self._call(doing, rules)
+            nsg, found = await self._call(doing, rules)
         except ApplicationError as err:
             refused = NETWORK_CONTRIBUTOR.advice(f"resource group {group}")
-            return fail(f"nsg {name}", explain(doing, err, refused=refused, missing=missing))
-        return ok(f"nsg {name}", f"{name} ({group}) protects {binding.cidr}: {len(found)} rules")
+            return [fail(f"nsg {name}", explain(doing, err, refused=refused, missing=missing))]
+        flush = bool(nsg.properties is not None and nsg.properties.flush_connection)
+        views = [rule_view(rule) for rule in found if rule.properties is not None]
+        detail = f"{name} ({group}) protects {binding.cidr}: {len(found)} rules; "
+        return [ok(f"nsg {name}", detail + flush_note(flush)), band_check(binding, views)]
 
 
 def _permissions(token: str, actions: Iterable[ActionName]) -> Check:

@@ -25,6 +25,7 @@ from riposte.actions.catalogue import CATALOGUE
 from riposte.actions.descriptor import ActionParameters, Target
 from riposte.actions.payloads import ActionName, ActionParams
 from riposte.alerts import Alert
+from riposte.domain.addresses import AddressRefused, normalise_address, unmapped
 from riposte.modes import Mode, OnTimeout
 from riposte.policy.matchers import MEMO_LIMIT, Facts, Matcher, compile_match
 from riposte.policy.models import ActionSpec, Policy, Scope
@@ -43,13 +44,21 @@ def network(cidr: str) -> IpNetwork:
 
 
 class Guard:
-    """The engine-wide protections: accounts and ranges no policy or admin command acts on."""
+    """The engine-wide protections: accounts and ranges no policy or admin command acts on.
 
-    __slots__ = ("ranges", "users")
+    With `normalise` (every response started since the addresses-normalised patch), an IP is
+    normalised first (`riposte.domain.addresses`): a mapped IPv6 address meets the IPv4 ranges,
+    and zone ids, platform, network and broadcast addresses are refused with their reason.
+    """
 
-    def __init__(self, users: Sequence[str], ranges: Sequence[str]) -> None:
+    __slots__ = ("normalise", "ranges", "users")
+
+    def __init__(
+        self, users: Sequence[str], ranges: Sequence[str], *, normalise: bool = True
+    ) -> None:
         self.users = frozenset(user.casefold() for user in users)
         self.ranges = tuple(network(cidr) for cidr in ranges)
+        self.normalise = normalise
 
     def refusal(self, entity: Target, target: str) -> str:
         """Why `target` (an alert entity of kind `entity`) is never acted on; "" when it may be."""
@@ -59,9 +68,16 @@ class Guard:
             if target.casefold() in self.users:
                 return f"{target} is a protected account"
             return ""
-        address = _address(target)
-        if address is None:
-            return f"{target!r} is not a single IP address"
+        if self.normalise:
+            try:
+                address = normalise_address(target, ranges=self.ranges)
+            except AddressRefused as err:
+                return f"{target!r} is not acted on: {err.why}"
+        else:
+            legacy = _legacy_address(target)
+            if legacy is None:
+                return f"{target!r} is not a single IP address"
+            address = legacy
         if address.is_unspecified or address.is_loopback or address.is_multicast:
             return f"{target} is not a single host's address"
         for cidr in self.ranges:
@@ -71,11 +87,26 @@ class Guard:
 
 
 @lru_cache(maxsize=8192)
-def _address(text: str) -> IpAddress | None:
+def _legacy_address(text: str) -> IpAddress | None:
     try:
         return ipaddress.ip_address(text)
     except ValueError:
         return None
+
+
+@lru_cache(maxsize=8192)
+def _address(text: str) -> IpAddress | None:
+    """The address an exclusion is checked against: IPv4-mapped IPv6 as IPv4, no zone id."""
+    if "%" in text:
+        return None
+    found = _legacy_address(text.strip())
+    return unmapped(found) if found is not None else None
+
+
+def canonical_ip(text: str) -> str:
+    """The target an IP action is carried out on: the normalised address when it parses."""
+    found = _address(text)
+    return str(found) if found is not None else text
 
 
 class Step:
@@ -134,7 +165,7 @@ class CompiledPolicy:
         self.user_globs = compiled_globs(policy.exclude.users) if policy.exclude.users else None
         self.exclude_ips = tuple(network(cidr) for cidr in policy.exclude.ips)
 
-    def exclusion(self, entity: Target, target: str) -> str:
+    def exclusion(self, entity: Target, target: str, *, normalise: bool = True) -> str:
         """Why this policy's `exclude` names `target`; "" when it does not."""
         if entity is Target.USER:
             user = target.casefold()
@@ -143,7 +174,7 @@ class CompiledPolicy:
             ):
                 return f"policy {self.name} excludes user {target}"
             return ""
-        address = _address(target)
+        address = _address(target) if normalise else _legacy_address(target)
         for cidr in self.exclude_ips:
             if address is not None and address in cidr:
                 return f"policy {self.name} excludes {cidr}, which holds {target}"
@@ -169,11 +200,12 @@ class Verdict(NamedTuple):
 class CompiledSnapshot:
     """Every policy of a snapshot compiled, in name order, with the engine-wide guard."""
 
-    __slots__ = ("guard", "memo", "policies", "reasons", "snapshot")
+    __slots__ = ("guard", "memo", "normalise", "policies", "reasons", "snapshot")
 
-    def __init__(self, snapshot: PolicySnapshot) -> None:
+    def __init__(self, snapshot: PolicySnapshot, *, normalise: bool = True) -> None:
         self.snapshot = snapshot
-        self.guard = Guard(snapshot.protected_users, snapshot.protected_ranges)
+        self.normalise = normalise
+        self.guard = Guard(snapshot.protected_users, snapshot.protected_ranges, normalise=normalise)
         # Incident-scope policies are the incidents' to evaluate (riposte.incidents.scope).
         alert_scoped = (p for p in snapshot.policies if p.policy.scope is Scope.ALERT)
         ordered = sorted(alert_scoped, key=lambda p: p.policy.name)
@@ -186,7 +218,9 @@ class CompiledSnapshot:
         key = (policy.name, entity, target)
         found = self.memo.get(key)
         if found is None:
-            found = self.guard.refusal(entity, target) or policy.exclusion(entity, target)
+            found = self.guard.refusal(entity, target) or policy.exclusion(
+                entity, target, normalise=self.normalise
+            )
             if len(self.memo) < MEMO_LIMIT:
                 self.memo[key] = found
         return found
@@ -205,6 +239,8 @@ class CompiledSnapshot:
                 target = getattr(entities, step.entity)
                 assert isinstance(target, str)  # a policy requires the entities it acts on
                 excluded = self.excluded(policy, step.entity, target)
+                if self.normalise and step.entity is Target.IP and not excluded:
+                    target = canonical_ip(target)  # "::ffff:10.8.0.25" is blocked as 10.8.0.25
                 key = (step.action, target.casefold())
                 earlier = chosen.get(key)
                 if earlier is None or (earlier[1].excluded and not excluded):
@@ -281,17 +317,18 @@ def _mode(policy: Policy, snapshot: PolicySnapshot) -> Mode:
     return policy.mode or snapshot.default_mode
 
 
-_RECENT: dict[int, CompiledSnapshot] = {}
+_RECENT: dict[tuple[int, bool], CompiledSnapshot] = {}
 RECENT_LIMIT = 64
 
 
-def compile_snapshot(snapshot: PolicySnapshot) -> CompiledSnapshot:
-    """The compiled form of `snapshot`, compiled once per snapshot object (recent ones kept)."""
-    found = _RECENT.get(id(snapshot))
+def compile_snapshot(snapshot: PolicySnapshot, *, normalise: bool = True) -> CompiledSnapshot:
+    """The compiled form of `snapshot`, compiled once per snapshot object (recent ones kept);
+    `normalise=False` only for responses started before addresses were normalised."""
+    found = _RECENT.get((id(snapshot), normalise))
     if found is not None and found.snapshot is snapshot:
         return found
-    compiled = CompiledSnapshot(snapshot)
+    compiled = CompiledSnapshot(snapshot, normalise=normalise)
     if len(_RECENT) >= RECENT_LIMIT:
         _RECENT.pop(next(iter(_RECENT)), None)
-    _RECENT[id(snapshot)] = compiled
+    _RECENT[(id(snapshot), normalise)] = compiled
     return compiled

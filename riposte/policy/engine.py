@@ -70,9 +70,14 @@ def plan_mode(policy: Policy, snapshot: PolicySnapshot) -> Mode:
     return policy.mode or snapshot.default_mode
 
 
-def evaluate(alert: Alert, snapshot: PolicySnapshot, response_id: str) -> ResponsePlan:
-    """The response plan for `alert` under `snapshot`; deterministic in its inputs."""
-    verdict, actions, reason = compile_snapshot(snapshot).plan(alert, response_id)
+def evaluate(
+    alert: Alert, snapshot: PolicySnapshot, response_id: str, *, normalise_addresses: bool = True
+) -> ResponsePlan:
+    """The response plan for `alert` under `snapshot`; deterministic in its inputs.
+
+    `normalise_addresses=False` replays responses started before IPs were normalised."""
+    compiled = compile_snapshot(snapshot, normalise=normalise_addresses)
+    verdict, actions, reason = compiled.plan(alert, response_id)
     return ResponsePlan(
         matched=tuple(policy.matched for policy in verdict.matched),
         actions=tuple(actions),

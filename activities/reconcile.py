@@ -1,0 +1,205 @@
+"""The reconciler: find the shared blocks no live response holds, revert them, audit `reconciled`.
+
+A response that is terminated from outside, or whose history is lost, never runs its revert, so
+its NSG rules (and named-location ranges) would stay forever. The reconciler compares three
+things: the holders ledger (`riposte.holders`), Temporal (is each holder's response still
+running?), and the tenant (which `riposte-` rules each managed NSG carries). Then:
+
+- a holder whose response is not running is released, audited `reconciled` under its response;
+  when it was the last holder the rule is deleted, and that is audited too;
+- a block left RELEASING by a revert that never finished (its response gone) is deleted;
+- a `riposte-` rule the ledger does not know (made before the ledger, or the ledger restored
+  from an older backup) is deleted when the response its description names is not running.
+
+Holders whose response id is `cli` (`riposte act`, an admin's own change with no workflow) are
+left alone: an admin reverts them with `riposte act --revert-from`.
+
+`dry_run` reports the same findings and changes nothing. Every step is idempotent, so the
+worker's Schedule, the CLI and a retried activity can all run it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import re
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+from temporalio import activity
+from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.service import RPCError, RPCStatusCode
+
+from activities.network import block_key
+from activities.nsg_access import NsgAccess
+from riposte.actions.payloads import NsgRuleRef
+from riposte.audit.events import ENGINE, AuditKind, AuditRecord
+from riposte.audit.store import AuditStore
+from riposte.holders.ledger import Ledger
+from riposte.holders.models import BlockKind, BlockState, Holder, SharedBlock
+from riposte.holders.report import Finding, FindingKind, ReconcileReport, ReconcileRequest
+from riposte.settings import TenantSettings
+
+MANUAL_RESPONSE = "cli"  # `riposte act`'s default response id: an admin's change, not a workflow
+_RESPONSE_IN_DESCRIPTION = re.compile(r"^Riposte \S+ for (\S+) \(")
+
+
+Liveness = Callable[[str], Awaitable[str | None]]
+"""The status of a response that is not running ("terminated", "not found"), None if it runs."""
+
+
+def temporal_liveness(client: Client) -> Liveness:
+    async def status(response_id: str) -> str | None:
+        try:
+            described = await client.get_workflow_handle(response_id).describe()
+        except RPCError as err:
+            if err.status is RPCStatusCode.NOT_FOUND:
+                return "not found (its history is gone)"
+            raise
+        if described.status is WorkflowExecutionStatus.RUNNING:
+            return None
+        return (described.status.name if described.status else "closed").lower()
+
+    return status
+
+
+class Reconciler:
+    def __init__(
+        self,
+        liveness: Liveness,
+        nsgs: NsgAccess,
+        tenant: TenantSettings,
+        ledger: Ledger,
+        store: AuditStore,
+    ) -> None:
+        self._liveness = liveness
+        self._nsgs = nsgs
+        self._tenant = tenant
+        self._ledger = ledger
+        self._store = store
+
+    async def run(self, request: ReconcileRequest) -> ReconcileReport:
+        self._dry = request.dry_run
+        self._known: dict[str, str | None] = {}
+        findings: list[Finding] = []
+        live = 0
+        blocks = await asyncio.to_thread(self._ledger.blocks, BlockKind.NSG_RULE)
+        for block in blocks:
+            found = await self._block(block)
+            findings += found
+            live += not found
+        findings += await self._unrecorded({b.key.id for b in blocks})
+        return ReconcileReport(dry_run=self._dry, findings=tuple(findings), live_blocks=live)
+
+    async def _gone(self, response_id: str) -> str | None:
+        if response_id == MANUAL_RESPONSE:
+            return None
+        if response_id not in self._known:
+            self._known[response_id] = await self._liveness(response_id)
+        return self._known[response_id]
+
+    async def _block(self, block: SharedBlock) -> list[Finding]:
+        ref = _ref(block)
+        if block.state is BlockState.RELEASING:
+            last = block.last_holder
+            why = await self._gone(last.response_id) if last else "unknown"
+            if why is None:
+                return []  # its last holder is deleting it right now
+            owner = last or Holder(response_id="", action_id="")
+            return [await self._delete(ref, f"its last holder's response is {why}", owner)]
+        findings: list[Finding] = []
+        remaining = list(block.holders)
+        for holder in block.holders:
+            why = await self._gone(holder.response_id)
+            if why is None:
+                continue
+            remaining.remove(holder)
+            was_last = not remaining
+            if not self._dry:  # the ledger decides: a live holder may have joined meanwhile
+                released = await asyncio.to_thread(self._ledger.release, block.key, holder)
+                was_last = released.last
+            if was_last:
+                reason = f"response {holder.response_id} is {why}"
+                findings.append(await self._delete(ref, reason, holder))
+                continue
+            detail = (
+                f"response {holder.response_id} is {why}: released its hold on {ref.rule} "
+                f"on {ref.nsg}; live holders keep it"
+            )
+            findings.append(self._finding(FindingKind.RELEASED_HOLD, ref, holder, detail))
+            if not self._dry:
+                await self._audit(findings[-1])
+        return findings
+
+    async def _delete(self, ref: NsgRuleRef, reason: str, holder: Holder) -> Finding:
+        """Delete a rule nobody live holds (the ledger already shows it RELEASING, or never
+        knew it), audit it, and forget it."""
+        verb = "would delete" if self._dry else "deleted"
+        detail = f"{verb} rule {ref.rule} from {ref.nsg}: no live response holds it ({reason})"
+        finding = self._finding(FindingKind.DELETED_RULE, ref, holder, detail)
+        if not self._dry:
+            await self._nsgs.delete_rule(ref)
+            await self._audit(finding)
+            await asyncio.to_thread(self._ledger.forget, block_key(ref))
+        return finding
+
+    async def _unrecorded(self, recorded: set[str]) -> list[Finding]:
+        """Riposte's rules on the managed NSGs that the ledger does not know."""
+        findings = []
+        for binding in self._tenant.nsgs:
+            state, _ = await self._nsgs.read(binding)
+            for name, description in sorted(state.descriptions.items()):
+                ref = NsgRuleRef(resource_group=binding.resource_group, nsg=binding.name, rule=name)
+                if block_key(ref).id in recorded:
+                    continue
+                match = _RESPONSE_IN_DESCRIPTION.match(description)
+                response_id = match.group(1) if match else ""
+                why = await self._gone(response_id) if response_id else "unknown"
+                if why is None:
+                    continue
+                reason = f"response {response_id} is {why}" if response_id else "no holder"
+                owner = Holder(response_id=response_id, action_id="")
+                findings.append(await self._delete(ref, reason, owner))
+        return findings
+
+    def _finding(self, kind: FindingKind, ref: NsgRuleRef, holder: Holder, detail: str) -> Finding:
+        return Finding(
+            kind=kind,
+            nsg=ref.nsg,
+            rule=ref.rule,
+            response_id=holder.response_id,
+            action_id=holder.action_id,
+            detail=detail,
+        )
+
+    async def _audit(self, finding: Finding) -> None:
+        action_id = finding.action_id
+        digest = hashlib.sha256(finding.detail.encode()).hexdigest()[:12]
+        where = f"{finding.nsg}/{finding.rule}/{action_id or '-'}"
+        record = AuditRecord(
+            id=f"reconciled/{where}/{finding.kind}/{digest}",
+            time=datetime.now(UTC),
+            kind=AuditKind.RECONCILED,
+            response_id=finding.response_id,
+            action_id=action_id,
+            target=finding.rule,
+            actor=ENGINE,
+            detail=finding.detail,
+        )
+        await asyncio.to_thread(self._store.append, [record])
+
+
+class ReconcileActivities:
+    """The reconciler as the activity the worker's Schedule runs."""
+
+    def __init__(self, reconciler: Reconciler) -> None:
+        self._reconciler = reconciler
+
+    @activity.defn(name="reconcile_blocks")
+    async def reconcile_blocks(self, request: ReconcileRequest) -> ReconcileReport:
+        return await self._reconciler.run(request)
+
+
+def _ref(block: SharedBlock) -> NsgRuleRef:
+    group, _, nsg = block.key.scope.partition("/")
+    return NsgRuleRef(resource_group=group, nsg=nsg, rule=block.key.item)

@@ -1,0 +1,31 @@
+"""What a reconciler pass is asked and what it found (see activities/reconcile.py)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from riposte.model import Frozen
+
+
+class ReconcileRequest(Frozen):
+    dry_run: bool = False
+
+
+class FindingKind(StrEnum):
+    RELEASED_HOLD = "released_hold"  # a gone response's hold let go; others still hold the block
+    DELETED_RULE = "deleted_rule"  # nobody live held it: removed from the NSG
+
+
+class Finding(Frozen):
+    kind: FindingKind
+    nsg: str
+    rule: str
+    response_id: str
+    action_id: str = ""
+    detail: str
+
+
+class ReconcileReport(Frozen):
+    dry_run: bool
+    findings: tuple[Finding, ...] = ()
+    live_blocks: int = 0  # blocks every holder of which is still running
