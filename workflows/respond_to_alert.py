@@ -61,7 +61,7 @@ KEEP_NATIVE_ALERT = "alert-received-keeps-alert"  # alert_received holds the ale
 MULTI_APPROVAL = "m-of-n-approvals"  # v4: `approval: {approvers: N}` needs N principals
 BUDGETS = "engine-wide-budgets"  # autonomous actions spend a shared budget, else they ask
 INCIDENT_MEMBERSHIP = "incident-membership"  # v5: joins its incident, takes its escalations
-ADDRESSES_NORMALISED = "addresses-normalised"  # v6: IPs normalised before exclusions and guards
+ADDRESSES_NORMALISED = "addresses-normalised"  # v7: IPs normalised before exclusions and guards
 JOIN_WAIT = timedelta(seconds=30)  # how long a joined response waits to learn its incident
 POLICY_RETRY_SECONDS = 10  # while the policies cannot be loaded, try again this often
 
