@@ -19,7 +19,8 @@ from temporalio.exceptions import ApplicationError
 
 from activities.errors import translated
 from activities.flow_logs import FlowLogSource
-from activities.network import NetworkActivities, _rule_path, _wait
+from activities.network import NetworkActivities
+from activities.nsg_access import rule_path, wait
 from activities.outcome import outcome
 from riposte.actions import firewall, validation
 from riposte.actions.catalogue import ENFORCE_PATTERN_OF_LIFE
@@ -110,7 +111,7 @@ class PatternOfLifeActivities:
                 str(err), type=_FAILURES[type(err)], non_retryable=True
             ) from None
         summary = _summary(request, binding, learner, rules, since)
-        calls = [f"PUT {_rule_path(_ref(binding, r))} priority={r.priority}" for r in rules]
+        calls = [f"PUT {rule_path(_ref(binding, r))} priority={r.priority}" for r in rules]
         if request.simulate:
             return outcome(request, changed=False, summary=summary, calls=calls)
         changed = False
@@ -122,7 +123,7 @@ class PatternOfLifeActivities:
         return outcome(request, changed=changed, summary=summary, calls=calls, revert=revert)
 
     def _binding(self, request: ActionInput, source: IpNetwork) -> NsgBinding:
-        planned = firewall.plan(ActionName.BLOCK_OUTBOUND, source, self.tenant, name="x")
+        planned = firewall.plan(ActionName.BLOCK_OUTBOUND, source.network_address, self.tenant)
         if not planned:
             raise misconfigured(
                 f"no configured NSG protects a range containing {request.target}: check the "
@@ -184,7 +185,7 @@ class PatternOfLifeActivities:
                 rule.name,
                 SecurityRule(properties=properties),
             )
-            await _wait(poller)
+            await wait(poller)
 
 
 def _text(value: object) -> str:

@@ -9,7 +9,8 @@ running?), and the tenant (which `riposte-` rules each managed NSG carries). The
   when it was the last holder the rule is deleted, and that is audited too;
 - a block left RELEASING by a revert that never finished (its response gone) is deleted;
 - a `riposte-` rule the ledger does not know (made before the ledger, or the ledger restored
-  from an older backup) is deleted when the response its description names is not running.
+  from an older backup) is deleted when the response its description names is not running;
+  one whose maker cannot be told is left for an operator.
 
 Holders whose response id is `cli` (`riposte act`, an admin's own change with no workflow) are
 left alone: an admin reverts them with `riposte act --revert-from`.
@@ -41,7 +42,12 @@ from riposte.holders.report import Finding, FindingKind, ReconcileReport, Reconc
 from riposte.settings import TenantSettings
 
 MANUAL_RESPONSE = "cli"  # `riposte act`'s default response id: an admin's change, not a workflow
-_RESPONSE_IN_DESCRIPTION = re.compile(r"^Riposte \S+ for (\S+) \(")
+# Who made a rule the ledger does not know, from its description: "Riposte block_ports for
+# RESPONSE (ACTION)" (the blocks) or "Riposte pattern of life for IP (RESPONSE)".
+_MADE_BY = (
+    re.compile(r"^Riposte (?:block_ports|block_outbound) for (\S+) \("),
+    re.compile(r"^Riposte pattern of life for \S+ \((\S+)\)"),
+)
 
 
 Liveness = Callable[[str], Awaitable[str | None]]
@@ -152,12 +158,13 @@ class Reconciler:
                 ref = NsgRuleRef(resource_group=binding.resource_group, nsg=binding.name, rule=name)
                 if block_key(ref).id in recorded:
                     continue
-                match = _RESPONSE_IN_DESCRIPTION.match(description)
-                response_id = match.group(1) if match else ""
-                why = await self._gone(response_id) if response_id else "unknown"
+                response_id = _made_by(description)
+                if not response_id:
+                    continue  # whose it is cannot be told: left for an operator
+                why = await self._gone(response_id)
                 if why is None:
                     continue
-                reason = f"response {response_id} is {why}" if response_id else "no holder"
+                reason = f"response {response_id} is {why}"
                 owner = Holder(response_id=response_id, action_id="")
                 findings.append(await self._delete(ref, reason, owner))
         return findings
@@ -198,6 +205,14 @@ class ReconcileActivities:
     @activity.defn(name="reconcile_blocks")
     async def reconcile_blocks(self, request: ReconcileRequest) -> ReconcileReport:
         return await self._reconciler.run(request)
+
+
+def _made_by(description: str) -> str:
+    for pattern in _MADE_BY:
+        match = pattern.match(description)
+        if match:
+            return match.group(1)
+    return ""
 
 
 def _ref(block: SharedBlock) -> NsgRuleRef:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +19,7 @@ from riposte.actions.catalogue import EnforcePatternOfLifeParams
 from riposte.actions.payloads import ActionName
 from riposte.failures import FailureType
 from riposte.flow_logs import CONTAINER
+from riposte.holders.ledger import Ledger
 from riposte.settings import TenantSettings
 from tenant_emulator.client import EmulatorSeam
 from tenant_emulator.seed import default_seed_path
@@ -31,8 +33,9 @@ LEARNED = (
 
 
 @pytest.fixture
-async def acts(tenant: TenantSettings) -> AsyncIterator[TenantActivities]:
-    async with tenant_activities(tenant) as activities:
+async def acts(tenant: TenantSettings, tmp_path: Path) -> AsyncIterator[TenantActivities]:
+    ledger = Ledger(f"sqlite:///{tmp_path / 'audit.db'}")  # unblock and the fallback hold blocks
+    async with tenant_activities(tenant, ledger) as activities:
         yield activities
 
 
