@@ -124,6 +124,7 @@ class Settings(BaseSettings):
     hmac_max_age_seconds: int = Field(default=300, gt=0)
     max_body_bytes: int = Field(default=1_048_576, gt=0)
     alert_caps: AlertCaps = AlertCaps()  # per-field length caps and JSON depth, at intake
+    metric_sources: int = Field(default=32, gt=0)  # distinct `source` labels; then "other"
     # alert_received keeps the native alert for `policy backtest`; its `raw` part is cut to this
     audit_raw_max_bytes: int = Field(default=16_384, ge=0)
     guardrails: Guardrails = Guardrails()

@@ -140,3 +140,20 @@ def test_the_name_normaliser_and_saas_reader_are_linear() -> None:
     assert time.perf_counter() - begin < 0.5
     assert darktrace_user is None
     assert darktrace._saas_user("SaaS::Office365: ben@contoso.com ") == "ben@contoso.com"
+
+
+async def test_distinct_sources_add_a_bounded_number_of_metric_series(
+    make_api: ApiFactory,
+) -> None:
+    """Past `metric_sources` distinct sources, intake counts under source="other", so a sender
+    inventing sources cannot grow the metrics without bound."""
+    api = await make_api({}, metric_sources=3)
+    batch = [native(source=f"src{n}") for n in range(8)]
+    answer = await api.post_alert(batch)
+    assert answer.status_code == 202
+    text = (await api.http.get("/metrics")).text
+    series = [
+        line for line in text.splitlines() if line.startswith("riposte_alerts_received_total")
+    ]
+    assert len(series) == 4
+    assert 'riposte_alerts_received_total{source="other"} 5.0' in series

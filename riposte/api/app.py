@@ -29,7 +29,7 @@ bearer token (`riposte token create --role ROLE --name NAME`), bound to one role
 def create_app(
     settings: Settings, service: ResponseService, audit_store: AuditStore, tokens: TokenStore
 ) -> FastAPI:
-    metrics = Metrics()
+    metrics = Metrics(settings.metric_sources)
     secret = settings.hmac_secret
     app = FastAPI(
         title="Riposte",

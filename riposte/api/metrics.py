@@ -37,13 +37,34 @@ _ACTION_OUTCOMES = frozenset(
     }
 )
 _DECISIONS = frozenset({AuditKind.APPROVED, AuditKind.REJECTED, AuditKind.APPROVAL_EXPIRED})
+MAX_SOURCES = 32
+"""Distinct `source` label values kept; later ones count as "other" (a sender picks the
+source, and each new value would otherwise add series to every scrape, forever)."""
+OTHER = "other"
 _WAIT_BUCKETS = (10, 30, 60, 300, 900, 1800, 3600, 4 * 3600, 12 * 3600, 24 * 3600)
+
+
+class BoundedLabel:
+    """The first `limit` distinct values of a label as themselves, every later one as "other"."""
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._seen: set[str] = set()
+
+    def __call__(self, value: str) -> str:
+        if value in self._seen:
+            return value
+        if len(self._seen) >= self._limit:
+            return OTHER
+        self._seen.add(value)
+        return value
 
 
 class Metrics:
     """One app's metrics, in a registry of their own (so several apps can live in one process)."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_sources: int = MAX_SOURCES) -> None:
+        self.source = BoundedLabel(max_sources)
         self.registry = CollectorRegistry()
         r = self.registry
         self.alerts_received = Counter(

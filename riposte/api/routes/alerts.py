@@ -139,9 +139,9 @@ def _count(
             ctx.metrics.alerts_refused.labels(intake.refusal_reason(answer.error)).inc()
             continue
         if answer.duplicate:
-            ctx.metrics.alerts_duplicate.labels(source).inc()
+            ctx.metrics.alerts_duplicate.labels(ctx.metrics.source(source)).inc()
         else:
-            ctx.metrics.alerts_received.labels(source).inc()
+            ctx.metrics.alerts_received.labels(ctx.metrics.source(source)).inc()
         log.info(
             "alert.accepted",
             response_id=answer.response_id,
