@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import json
+from pathlib import Path
 from typing import Any
 
+import pytest
 from temporalio.client import Client
 from temporalio.service import RPCError
+from temporalio.testing import WorkflowEnvironment
 
 from activities.clients import connect as connect_tenant
 from activities.nsg_access import NsgAccess
 from activities.reconcile import Reconciler, temporal_liveness
 from riposte.audit.events import AuditKind
+from riposte.cli import run
 from riposte.holders.ledger import Ledger
 from riposte.holders.report import FindingKind, ReconcileReport, ReconcileRequest
 from riposte.response import ActionState
 from riposte.schedules import schedule_id
+from riposte.settings import TenantSettings
 from tests.plugins.temporal import Stack, StackFactory
 from tests.responses import scan_alert, wait_for
 from tests.test_respond_modes import deny_rules
@@ -123,3 +129,26 @@ async def test_the_worker_creates_its_reconcile_schedule(
     action = described.schedule.action
     assert getattr(action, "workflow", None) == "ReconcileBlocks"
     await handle.delete()
+
+
+def test_the_reconcile_command_reports_as_json(
+    tenant: TenantSettings,
+    temporal_env: WorkflowEnvironment,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    emulator_seam: Any,
+) -> None:
+    """`riposte reconcile --dry-run --format json` prints the report alone and exits 0."""
+    data = tmp_path / "data"
+    data.mkdir()
+    address = temporal_env.client.service_client.config.target_host
+    (data / "stack.json").write_text(json.dumps({"temporal": address}))
+    tenant_json = tenant.model_dump(mode="json")
+    secret = tenant.client_secret
+    tenant_json["client_secret"] = secret.get_secret_value() if secret else None
+    monkeypatch.setenv("RIPOSTE_TENANT", json.dumps(tenant_json))
+    code = run(["reconcile", "--dry-run", "--format", "json", "--data-dir", str(data)])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert report == {"dry_run": True, "findings": [], "live_blocks": 0}
