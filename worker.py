@@ -15,6 +15,7 @@ from typing import Any
 
 import structlog
 from temporalio.client import Client
+from temporalio.service import RPCError
 from temporalio.worker import Worker
 
 from activities.audit import AuditActivities
@@ -62,7 +63,10 @@ async def run_worker(
             ReconcileActivities(reconciler).reconcile_blocks,
             *tenant,
         ]
-        await ensure_reconcile_schedule(client, settings)
+        try:
+            await ensure_reconcile_schedule(client, settings)
+        except RPCError as err:  # e.g. a namespace without schedules: serve anyway, say so
+            log.warning("no reconcile schedule: run `riposte reconcile` instead", error=err.message)
         worker = Worker(
             client,
             task_queue=settings.task_queue,
