@@ -48,7 +48,9 @@ async def run_worker(
         budgets = open_ledger(settings.audit_store_url)  # after the store: its migration made it
         stack.callback(budgets.close)
         ledger = Ledger(settings.audit_store_url)
-        tenant = await stack.enter_async_context(tenant_activities(settings.tenant, ledger))
+        tenant = await stack.enter_async_context(
+            tenant_activities(settings.tenant, ledger, settings)
+        )
         reconciler = Reconciler(
             temporal_liveness(client),
             NsgAccess(tenant.clients.network),

@@ -20,20 +20,25 @@ from activities.inbox_rules import InboxRuleActivities
 from activities.mail import MailActivities
 from activities.network import NetworkActivities
 from activities.pattern_of_life import PatternOfLifeActivities, blob_services
+from activities.protection import ProtectedEntities, guard_activities
 from activities.sessions import SessionActivities
 from activities.sign_in import SignInActivities
 from riposte.actions.catalogue import CATALOGUE, activity_refs
 from riposte.actions.payloads import ActionInput, ActionName, ActionResult, RevertInput
 from riposte.activity_refs import ActivityRef, ref_of
 from riposte.holders.ledger import Ledger
-from riposte.settings import TenantSettings
+from riposte.settings import Settings, TenantSettings
 
 
 class TenantActivities(list[Callable[..., Any]]):
     """The activity callables (a plain list the worker can take), and the clients they share."""
 
     def __init__(
-        self, clients: TenantClients, tenant: TenantSettings, ledger: Ledger | None
+        self,
+        clients: TenantClients,
+        tenant: TenantSettings,
+        ledger: Ledger | None,
+        protection: ProtectedEntities | None = None,
     ) -> None:
         self.clients = clients
         self.ledger = ledger
@@ -49,6 +54,8 @@ class TenantActivities(list[Callable[..., Any]]):
                 PatternOfLifeActivities(clients.network, blobs, tenant, self.network),
             )
         )
+        if protection is not None:  # every action's execute activity checks it first
+            guard_activities(self._bound, protection)
         super().__init__(self._bound[ref.name] for ref in activity_refs())
 
     def act(self, action: ActionName) -> Callable[[ActionInput], Awaitable[ActionResult]]:
@@ -88,18 +95,23 @@ def _bind(implementations: Iterable[object]) -> dict[str, Callable[..., Any]]:
     return bound
 
 
-def build_activities(tenant: TenantSettings, ledger: Ledger | None = None) -> TenantActivities:
+def build_activities(
+    tenant: TenantSettings, ledger: Ledger | None = None, guard: Settings | None = None
+) -> TenantActivities:
     """Every tenant action activity, on clients built from `tenant` (no request is made yet).
-    The network actions need the holders ledger; without one they fail as misconfigured."""
-    return TenantActivities(connect(tenant), tenant, ledger)
+    The network actions need the holders ledger; without one they fail as misconfigured. With
+    `guard`, each action checks its settings' protected entities before it acts."""
+    clients = connect(tenant)
+    protection = ProtectedEntities.from_settings(clients.graph, guard) if guard else None
+    return TenantActivities(clients, tenant, ledger, protection)
 
 
 @asynccontextmanager
 async def tenant_activities(
-    tenant: TenantSettings, ledger: Ledger | None = None
+    tenant: TenantSettings, ledger: Ledger | None = None, guard: Settings | None = None
 ) -> AsyncIterator[TenantActivities]:
     """`build_activities`, closed on exit (the ledger with it)."""
-    activities = build_activities(tenant, ledger)
+    activities = build_activities(tenant, ledger, guard)
     try:
         yield activities
     finally:

@@ -43,6 +43,7 @@ class FailureType(StrEnum):
     NOT_FOUND = "NotFound"
     CONFLICT = "Conflict"
     CONFIGURATION = "Configuration"
+    PROTECTED = "Protected"
     NO_FLOW_LOG_CONFIGURATION = "NoFlowLogConfiguration"
     NO_FLOW_LOGS = "NoFlowLogs"
     ALLOW_LIST_TOO_LARGE = "AllowListTooLarge"
@@ -81,3 +82,8 @@ def refuse(message: str) -> ApplicationError:
 def misconfigured(message: str) -> ApplicationError:
     """Settings that cannot work (no NSG for the target, a missing NSG, no credential)."""
     return ApplicationError(message, type=FailureType.CONFIGURATION, non_retryable=True)
+
+
+def protected(message: str) -> ApplicationError:
+    """The target is protected (checked again inside the activity): never acted on."""
+    return ApplicationError(message, type=FailureType.PROTECTED, non_retryable=True)

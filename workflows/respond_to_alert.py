@@ -25,7 +25,7 @@ with workflow.unsafe.imports_passed_through():
     from riposte.audit.events import ENGINE, RECORD_AUDIT, AuditBatch, AuditKind, AuditRecord
     from riposte.audit.received import received_detail, summary
     from riposte.budget.models import SPEND_BUDGET, BudgetGrant, BudgetRequest
-    from riposte.failures import TENANT_PERMANENT
+    from riposte.failures import TENANT_PERMANENT, FailureType
     from riposte.incidents.models import Escalation, Membership
     from riposte.incidents.scope import narrowed
     from riposte.modes import Mode, OnTimeout
@@ -60,6 +60,7 @@ HOLD_UNTIL_RELEASED = "hold-until-released"  # v3: no duration means held until 
 KEEP_NATIVE_ALERT = "alert-received-keeps-alert"  # alert_received holds the alert, for backtest
 MULTI_APPROVAL = "m-of-n-approvals"  # v4: `approval: {approvers: N}` needs N principals
 BUDGETS = "engine-wide-budgets"  # autonomous actions spend a shared budget, else they ask
+PROTECTED_IN_ACTIVITY = "protected-in-activity"  # an activity's Protected refusal: excluded
 INCIDENT_MEMBERSHIP = "incident-membership"  # v5: joins its incident, takes its escalations
 ADDRESSES_NORMALISED = "addresses-normalised"  # v7: IPs normalised before exclusions and guards
 JOIN_WAIT = timedelta(seconds=30)  # how long a joined response waits to learn its incident
@@ -472,6 +473,11 @@ class RespondToAlert:
         cause = err.cause
         kind = cause.type if isinstance(cause, ApplicationError) and cause.type else "Error"
         message = str(cause) if cause is not None else str(err)
+        if kind == FailureType.PROTECTED and workflow.patched(PROTECTED_IN_ACTIVITY):
+            # The activity refused a protected target the plan let through: excluded, not failed.
+            action.change = f"excluded: {message}"
+            await self._enter(action, ActionState.EXCLUDED, AuditKind.EXCLUDED, message)
+            return
         action.error = f"{'revert ' if reverting else ''}{kind}: {message}"
         # A failed revert leaves the action executed: the change is still in the tenant.
         state = action.state if reverting else ActionState.FAILED

@@ -85,7 +85,7 @@ def act_command(args: argparse.Namespace) -> int:
     configure_logging(settings.log_format, level=logging.WARNING)  # the summary is the output
     try:
         ledger = Ledger(settings.audit_store_url)
-        result = asyncio.run(_run(build_activities(settings.tenant, ledger), request))
+        result = asyncio.run(_run(build_activities(settings.tenant, ledger, settings), request))
     except ApplicationError as err:
         code = common.USAGE if err.type == FailureType.BAD_REQUEST else common.NEGATIVE
         delay = (
