@@ -26,6 +26,7 @@ import hashlib
 import re
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from typing import Protocol
 
 from temporalio import activity
 from temporalio.client import Client, WorkflowExecutionStatus
@@ -36,8 +37,9 @@ from activities.nsg_access import NsgAccess
 from riposte.actions.payloads import NsgRuleRef
 from riposte.audit.events import ENGINE, AuditKind, AuditRecord
 from riposte.audit.store import AuditStore
+from riposte.failures import misconfigured
 from riposte.holders.ledger import Ledger
-from riposte.holders.models import BlockKind, BlockState, Holder, SharedBlock
+from riposte.holders.models import BlockKey, BlockKind, BlockState, Holder, SharedBlock
 from riposte.holders.report import Finding, FindingKind, ReconcileReport, ReconcileRequest
 from riposte.settings import TenantSettings
 
@@ -48,6 +50,12 @@ _MADE_BY = (
     re.compile(r"^Riposte (?:block_ports|block_outbound) for (\S+) \("),
     re.compile(r"^Riposte pattern of life for \S+ \((\S+)\)"),
 )
+
+
+class RangeRemover(Protocol):
+    """The named-location seam (activities/sign_in_block.py): remove one range Riposte added."""
+
+    async def remove_range(self, cidr: str) -> bool: ...
 
 
 Liveness = Callable[[str], Awaitable[str | None]]
@@ -77,7 +85,9 @@ class Reconciler:
         tenant: TenantSettings,
         ledger: Ledger,
         store: AuditStore,
+        ranges: RangeRemover | None = None,
     ) -> None:
+        self._ranges = ranges
         self._liveness = liveness
         self._nsgs = nsgs
         self._tenant = tenant
@@ -89,12 +99,14 @@ class Reconciler:
         self._known: dict[str, str | None] = {}
         findings: list[Finding] = []
         live = 0
-        blocks = await asyncio.to_thread(self._ledger.blocks, BlockKind.NSG_RULE)
+        blocks = await asyncio.to_thread(self._ledger.blocks)
         for block in blocks:
             found = await self._block(block)
             findings += found
             live += not found
-        findings += await self._unrecorded({b.key.id for b in blocks})
+        findings += await self._unrecorded(
+            {b.key.id for b in blocks if b.key.kind is BlockKind.NSG_RULE}
+        )
         return ReconcileReport(dry_run=self._dry, findings=tuple(findings), live_blocks=live)
 
     async def _gone(self, response_id: str) -> str | None:
@@ -105,14 +117,14 @@ class Reconciler:
         return self._known[response_id]
 
     async def _block(self, block: SharedBlock) -> list[Finding]:
-        ref = _ref(block)
+        key = block.key
         if block.state is BlockState.RELEASING:
             last = block.last_holder
             why = await self._gone(last.response_id) if last else "unknown"
             if why is None:
-                return []  # its last holder is deleting it right now
+                return []  # its last holder is removing it right now
             owner = last or Holder(response_id="", action_id="")
-            return [await self._delete(ref, f"its last holder's response is {why}", owner)]
+            return [await self._delete(key, f"its last holder's response is {why}", owner)]
         findings: list[Finding] = []
         remaining = list(block.holders)
         for holder in block.holders:
@@ -122,31 +134,41 @@ class Reconciler:
             remaining.remove(holder)
             was_last = not remaining
             if not self._dry:  # the ledger decides: a live holder may have joined meanwhile
-                released = await asyncio.to_thread(self._ledger.release, block.key, holder)
+                released = await asyncio.to_thread(self._ledger.release, key, holder)
                 was_last = released.last
             if was_last:
                 reason = f"response {holder.response_id} is {why}"
-                findings.append(await self._delete(ref, reason, holder))
+                findings.append(await self._delete(key, reason, holder))
                 continue
             detail = (
-                f"response {holder.response_id} is {why}: released its hold on {ref.rule} "
-                f"on {ref.nsg}; live holders keep it"
+                f"response {holder.response_id} is {why}: released its hold on {_what(key)}; "
+                "live holders keep it"
             )
-            findings.append(self._finding(FindingKind.RELEASED_HOLD, ref, holder, detail))
+            findings.append(_finding(FindingKind.RELEASED_HOLD, key, holder, detail))
             if not self._dry:
                 await self._audit(findings[-1])
         return findings
 
-    async def _delete(self, ref: NsgRuleRef, reason: str, holder: Holder) -> Finding:
-        """Delete a rule nobody live holds (the ledger already shows it RELEASING, or never
-        knew it), audit it, and forget it."""
-        verb = "would delete" if self._dry else "deleted"
-        detail = f"{verb} rule {ref.rule} from {ref.nsg}: no live response holds it ({reason})"
-        finding = self._finding(FindingKind.DELETED_RULE, ref, holder, detail)
+    async def _delete(self, key: BlockKey, reason: str, holder: Holder) -> Finding:
+        """Remove a block nobody live holds (the ledger shows it RELEASING, or never knew it)
+        from the tenant, audit it, and forget it."""
+        verb = "would remove" if self._dry else "removed"
+        detail = f"{verb} {_what(key)}: no live response holds it ({reason})"
+        kind = (
+            FindingKind.DELETED_RULE
+            if key.kind is BlockKind.NSG_RULE
+            else FindingKind.REMOVED_RANGE
+        )
+        finding = _finding(kind, key, holder, detail)
         if not self._dry:
-            await self._nsgs.delete_rule(ref)
+            if key.kind is BlockKind.NSG_RULE:
+                await self._nsgs.delete_rule(_ref(key))
+            elif self._ranges is not None:
+                await self._ranges.remove_range(key.item)
+            else:
+                raise misconfigured(f"no way to remove {_what(key)}: no named-location seam")
             await self._audit(finding)
-            await asyncio.to_thread(self._ledger.forget, block_key(ref))
+            await asyncio.to_thread(self._ledger.forget, key)
         return finding
 
     async def _unrecorded(self, recorded: set[str]) -> list[Finding]:
@@ -166,30 +188,20 @@ class Reconciler:
                     continue
                 reason = f"response {response_id} is {why}"
                 owner = Holder(response_id=response_id, action_id="")
-                findings.append(await self._delete(ref, reason, owner))
+                findings.append(await self._delete(block_key(ref), reason, owner))
         return findings
-
-    def _finding(self, kind: FindingKind, ref: NsgRuleRef, holder: Holder, detail: str) -> Finding:
-        return Finding(
-            kind=kind,
-            nsg=ref.nsg,
-            rule=ref.rule,
-            response_id=holder.response_id,
-            action_id=holder.action_id,
-            detail=detail,
-        )
 
     async def _audit(self, finding: Finding) -> None:
         action_id = finding.action_id
         digest = hashlib.sha256(finding.detail.encode()).hexdigest()[:12]
-        where = f"{finding.nsg}/{finding.rule}/{action_id or '-'}"
+        where = f"{finding.scope}/{finding.item}/{action_id or '-'}"
         record = AuditRecord(
             id=f"reconciled/{where}/{finding.kind}/{digest}",
             time=datetime.now(UTC),
             kind=AuditKind.RECONCILED,
             response_id=finding.response_id,
             action_id=action_id,
-            target=finding.rule,
+            target=finding.item,
             actor=ENGINE,
             detail=finding.detail,
         )
@@ -207,6 +219,25 @@ class ReconcileActivities:
         return await self._reconciler.run(request)
 
 
+def _finding(kind: FindingKind, key: BlockKey, holder: Holder, detail: str) -> Finding:
+    return Finding(
+        kind=kind,
+        block=key.kind,
+        scope=key.scope,
+        item=key.item,
+        response_id=holder.response_id,
+        action_id=holder.action_id,
+        detail=detail,
+    )
+
+
+def _what(key: BlockKey) -> str:
+    if key.kind is BlockKind.NSG_RULE:
+        _, _, nsg = key.scope.partition("/")
+        return f"rule {key.item} on {nsg}"
+    return f"range {key.item} of '{key.scope}'"
+
+
 def _made_by(description: str) -> str:
     for pattern in _MADE_BY:
         match = pattern.match(description)
@@ -215,6 +246,6 @@ def _made_by(description: str) -> str:
     return ""
 
 
-def _ref(block: SharedBlock) -> NsgRuleRef:
-    group, _, nsg = block.key.scope.partition("/")
-    return NsgRuleRef(resource_group=group, nsg=nsg, rule=block.key.item)
+def _ref(key: BlockKey) -> NsgRuleRef:
+    group, _, nsg = key.scope.partition("/")
+    return NsgRuleRef(resource_group=group, nsg=nsg, rule=key.item)

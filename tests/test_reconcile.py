@@ -77,7 +77,7 @@ async def test_a_terminated_response_loses_its_rule_to_the_reconciler(
     assert deny_rules(emulator_seam.state()) == [rule]
     report = await reconcile(stack, temporal_client)
     (finding,) = report.findings
-    assert (finding.kind, finding.rule, finding.response_id) == (
+    assert (finding.kind, finding.item, finding.response_id) == (
         FindingKind.DELETED_RULE,
         rule["name"],
         rid,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from riposte.holders.models import BlockKind
 from riposte.model import Frozen
 
 
@@ -14,12 +15,14 @@ class ReconcileRequest(Frozen):
 class FindingKind(StrEnum):
     RELEASED_HOLD = "released_hold"  # a gone response's hold let go; others still hold the block
     DELETED_RULE = "deleted_rule"  # nobody live held it: removed from the NSG
+    REMOVED_RANGE = "removed_range"  # nobody live held it: removed from the named location
 
 
 class Finding(Frozen):
     kind: FindingKind
-    nsg: str
-    rule: str
+    block: BlockKind
+    scope: str  # "rg/nsg", or the named location
+    item: str  # the rule name, or the CIDR range
     response_id: str
     action_id: str = ""
     detail: str
