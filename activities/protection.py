@@ -29,6 +29,7 @@ from activities.errors import translated
 from riposte.actions.catalogue import CATALOGUE
 from riposte.actions.descriptor import Target
 from riposte.actions.payloads import ActionInput, ActionName, ActionResult
+from riposte.domain.addresses import AddressRefused, contains, normalise_address
 from riposte.failures import protected
 from riposte.settings import Settings
 
@@ -80,12 +81,12 @@ class ProtectedEntities:
             raise protected(f"{target} holds the protected directory role {role}")
 
     def _check_address(self, target: str) -> None:
-        try:
-            address = ipaddress.ip_address(target)
-        except ValueError:
-            return  # the action's own validation refuses it
+        try:  # normalised as everywhere (riposte.domain.addresses): ::ffff:10.0.0.5 is 10.0.0.5
+            address = normalise_address(target)
+        except AddressRefused:
+            return  # the action's own validation refuses it, with the reason
         for network in self._ranges:
-            if address.version == network.version and address in network:
+            if contains(network, address):
                 raise protected(f"{target} is in protected range {network}")
 
     async def _role_members(self) -> dict[str, str]:

@@ -73,6 +73,7 @@ async def test_every_activity_refuses_protected_users_roles_and_ranges(
             (disable, _request(ActionName.DISABLE_SIGN_IN, "Priya@contoso.com")),
             (disable, _request(ActionName.DISABLE_SIGN_IN, GLOBAL_ADMIN)),
             (block, _request(ActionName.BLOCK_OUTBOUND, "10.8.0.5")),
+            (block, _request(ActionName.BLOCK_OUTBOUND, "::ffff:10.8.0.5")),  # normalised first
         ):
             with pytest.raises(ApplicationError) as refused:
                 await env.run(act, request)
