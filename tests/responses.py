@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from temporalio.client import Client
+from temporalio.service import RPCError
+
 from riposte.alerts import Alert
+from riposte.errors import RiposteError
 from riposte.response import ActionState, ResponseView
 from riposte.service import ResponseService
+from tests.eventually import eventually
 
 HIJACKED = "ben@contoso.com"
 VPN_IP = "10.8.0.25"
@@ -99,17 +103,13 @@ async def wait_for(
     within: float = 60.0,
 ) -> ResponseView:
     """Poll the response until `done` holds; fail with its last state if it never does."""
-    deadline = asyncio.get_running_loop().time() + within
-    while True:
-        try:
-            view = await service.view(response_id)
-        except Exception:  # not visible yet
-            view = None
-        if view is not None and done(view):
-            return view
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"response {response_id} never got there: {view}")
-        await asyncio.sleep(0.1)
+    return await eventually(
+        lambda: service.view(response_id),
+        until=done,
+        within=within,
+        what=f"response {response_id}",
+        retry_on=(RiposteError, RPCError),  # not visible yet
+    )
 
 
 def all_in(*states: ActionState) -> Callable[[ResponseView], bool]:
@@ -119,3 +119,17 @@ def all_in(*states: ActionState) -> Callable[[ResponseView], bool]:
 
 def states(view: ResponseView) -> dict[str, str]:
     return {a.action.value: a.state.value for a in view.actions}
+
+
+async def pending_timers(client: Client, response_id: str) -> list[int]:
+    """The ids of the workflow's timers that are started and neither fired nor cancelled."""
+    history = await client.get_workflow_handle(response_id).fetch_history()
+    started: dict[int, int] = {}
+    for event in history.events:
+        if event.HasField("timer_started_event_attributes"):
+            started[event.event_id] = event.event_id
+        elif event.HasField("timer_fired_event_attributes"):
+            started.pop(event.timer_fired_event_attributes.started_event_id, None)
+        elif event.HasField("timer_canceled_event_attributes"):
+            started.pop(event.timer_canceled_event_attributes.started_event_id, None)
+    return sorted(started)

@@ -16,6 +16,7 @@ from riposte.api.server import listening
 from riposte.api.tokens import Role
 from riposte.audit.events import AuditKind
 from tenant_emulator.client import EmulatorSeam
+from tests.eventually import eventually
 from tests.plugins.api import ApiFactory, ApiHarness
 from tests.responses import VPN_IP, network_policy
 
@@ -114,11 +115,18 @@ async def test_an_approver_approves_a_pending_block_and_sees_it_executed(
         await card.locator("button.approve").click()
         await expect(page.locator(".notice")).to_have_text("Action approved.")
         row = page.locator(f"tr[data-action-id='{response_id}:a1']")
-        for _ in range(100):
-            if await row.locator(".state").inner_text() == "executed":
-                break
-            await page.wait_for_timeout(200)
+
+        async def state_after_reload() -> str:
             await page.reload()
+            return await row.locator(".state").inner_text()
+
+        await eventually(
+            state_after_reload,
+            until=lambda s: s == "executed",
+            within=20,
+            every=0.2,
+            what="executed",
+        )
         await expect(row.locator(".state")).to_have_text("executed")
         await expect(row).to_contain_text(api.name(Role.APPROVER))
         await expect(row.locator("time")).to_have_count(1)  # its revert time

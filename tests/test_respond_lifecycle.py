@@ -6,15 +6,18 @@ import asyncio
 from typing import Any
 
 import pytest
+from temporalio.client import Client
 
 from riposte.audit.events import AuditKind
 from riposte.errors import Conflict, NotFound
 from riposte.response import ActionState, Decision, Release
+from tests.eventually import eventually
 from tests.plugins.temporal import StackFactory
 from tests.responses import (
     HIJACKED,
     all_in,
     network_policy,
+    pending_timers,
     scan_alert,
     takeover_alert,
     takeover_policy,
@@ -81,7 +84,7 @@ async def test_release_reverts_early_and_records_who(
 
 
 async def test_without_a_duration_a_block_holds_until_released(
-    make_stack: StackFactory, emulator_seam: Any
+    make_stack: StackFactory, emulator_seam: Any, temporal_client: Client
 ) -> None:
     """A reversible action whose policy sets no duration stays in place, releasable, until an
     admin releases it."""
@@ -91,7 +94,9 @@ async def test_without_a_duration_a_block_holds_until_released(
     rid = (await stack.service.submit(scan_alert())).response_id
     view = await wait_for(stack.service, rid, all_in(ActionState.EXECUTED))
     assert all(a.revert_at is None for a in view.actions)
-    await asyncio.sleep(1)
+    # Still held, and nothing will undo it: no timer is pending in the workflow, so no revert
+    # is scheduled (rather than sleeping and hoping a revert would have shown by then).
+    assert await pending_timers(temporal_client, rid) == []
     assert len(deny_rules(emulator_seam.state())) == 2, "still held"
     for action in view.actions:
         done = await stack.service.release(Release(action_id=action.action_id, by="dan"))
@@ -107,11 +112,9 @@ async def test_an_alert_that_arrives_while_policies_are_broken_waits_for_them(
     broken = network_policy("autonomous").replace("mode: autonomous", "mode: autonomus")
     stack = await make_stack({"network-lateral-movement": broken})
     rid = (await stack.service.submit(scan_alert())).response_id
-    for _ in range(200):
-        if stack.audit(rid, AuditKind.FAILED):
-            break
-        await asyncio.sleep(0.05)
-    failed = stack.audit(rid, AuditKind.FAILED)
+    failed = await eventually(
+        lambda: stack.audit(rid, AuditKind.FAILED), what="the failed policy snapshot's audit"
+    )
     assert len(failed) == 1 and "autonomus" in failed[0].detail
     assert len(stack.audit(rid, AuditKind.ALERT_RECEIVED)) == 1
     policy_file = stack.settings.policies_dir / "network-lateral-movement.yaml"

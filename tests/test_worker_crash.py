@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import signal
 import uuid
 from pathlib import Path
@@ -15,6 +14,7 @@ from riposte.audit.store import open_store
 from riposte.response import ActionState
 from riposte.service import ResponseService
 from riposte.settings import TenantSettings
+from tests.eventually import eventually
 from tests.plugins.temporal import write_policies
 from tests.responses import HIJACKED, all_in, takeover_alert, takeover_policy, wait_for
 from tests.workers import start_worker, worker_env
@@ -50,10 +50,12 @@ async def test_killed_worker_resumes_without_losing_or_repeating_a_step(
     store = open_store(f"sqlite:///{tmp_path / 'data' / 'audit.db'}")
     try:
         rid = (await service.submit(takeover_alert())).response_id
-        for _ in range(600):
-            if store.query(AuditFilter(response_id=rid, kind=AuditKind.EXECUTED)):
-                break
-            await asyncio.sleep(0.05)
+        await eventually(
+            lambda: store.query(AuditFilter(response_id=rid, kind=AuditKind.EXECUTED)),
+            within=30,
+            every=0.05,
+            what="a first executed action",
+        )
         executed_before_kill = len(
             store.query(AuditFilter(response_id=rid, kind=AuditKind.EXECUTED))
         )

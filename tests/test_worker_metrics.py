@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 import signal
 import socket
@@ -38,6 +37,7 @@ from riposte.metrics import (
 from riposte.response import ActionState
 from riposte.service import ResponseService
 from riposte.settings import Settings, TenantSettings
+from tests.eventually import eventually
 from tests.plugins.audit import START
 from tests.plugins.temporal import write_policies
 from tests.responses import all_in, takeover_alert, takeover_policy, wait_for
@@ -230,11 +230,12 @@ async def test_worker_started_from_the_environment_serves_both_kinds_of_metrics(
         rid = (await service.submit(takeover_alert())).response_id
         await wait_for(service, rid, all_in(ActionState.SIMULATED), within=90)
         samples: Samples = {}
-        for _ in range(100):
-            samples = scrape(address)
-            if value(samples, ACTIONS, action="quarantine_mail", outcome="simulated"):
-                break
-            await asyncio.sleep(0.1)
+        samples = await eventually(
+            lambda: scrape(address),
+            until=lambda s: bool(value(s, ACTIONS, action="quarantine_mail", outcome="simulated")),
+            within=10,
+            what="the simulated quarantine in the worker's metrics",
+        )
     finally:
         worker.send_signal(signal.SIGINT)
         try:

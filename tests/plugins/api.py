@@ -20,7 +20,8 @@ from urllib.parse import quote
 import httpx
 import pytest
 from fastapi import FastAPI
-from temporalio.client import Client, WorkflowFailureError
+from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
+from temporalio.service import RPCError
 
 from riposte.api.app import create_app
 from riposte.api.context import ApiContext
@@ -29,6 +30,7 @@ from riposte.audit.events import AuditEvent, AuditFilter, AuditKind
 from riposte.audit.store import AuditStore, open_configured
 from riposte.service import ResponseService
 from riposte.settings import NsgBinding, Settings, TenantSettings
+from tests.eventually import eventually
 from tests.plugins.temporal import Stack, record_histories, write_policies
 from worker import run_worker
 
@@ -68,34 +70,53 @@ class ApiHarness:
         self, response_id: str, done: Callable[[dict[str, Any]], bool], seconds: float = 60.0
     ) -> dict[str, Any]:
         """Poll GET /v1/responses/{id} until `done` holds for its JSON."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + seconds
-        last: dict[str, Any] = {}
-        while loop.time() < deadline:
+
+        async def fetch() -> dict[str, Any]:
             answer = await self.http.get(
                 f"/v1/responses/{quote(response_id, safe='')}", headers=self.auth(Role.ADMIN)
             )
-            if answer.status_code == 200:
-                last = answer.json()
-                if done(last):
-                    return last
-            await asyncio.sleep(0.1)
-        raise AssertionError(f"response {response_id} never got there: {last}")
+            body: dict[str, Any] = answer.json() if answer.status_code == 200 else {}
+            return body
+
+        return await eventually(
+            fetch,
+            until=lambda v: bool(v) and done(v),
+            within=seconds,
+            what=f"response {response_id}",
+        )
 
 
 ApiFactory = Callable[..., Awaitable[ApiHarness]]
 
 
+CANCEL_SECONDS = 20.0
+
+
 async def cancel_running(client: Client, task_queue: str) -> None:
     """Cancel the responses still running on a test's queue, while its worker still runs, so
-    that none is left marked pending_approval with no worker to answer for it."""
+    that none is left marked pending_approval with no worker to answer for it.
+
+    Bounded: a cancelled response runs its reverts, which a fault left in the emulator can keep
+    retrying; whatever has not finished after CANCEL_SECONDS (all together, not each) is
+    terminated, so the worker has nothing left in flight when it is asked to stop.
+    """
     query = f"TaskQueue = '{task_queue}' AND ExecutionStatus = 'Running'"
     handles = [client.get_workflow_handle(wf.id) async for wf in client.list_workflows(query)]
     for handle in handles:
         await handle.cancel()
-    for handle in handles:
+
+    async def finished(handle: WorkflowHandle[Any, Any]) -> None:
         with contextlib.suppress(WorkflowFailureError):
-            await asyncio.wait_for(handle.result(), 30)
+            await handle.result()
+
+    waits = [asyncio.ensure_future(finished(handle)) for handle in handles]
+    if waits:
+        await asyncio.wait(waits, timeout=CANCEL_SECONDS)
+    for handle, wait in zip(handles, waits, strict=True):
+        if not wait.done():
+            wait.cancel()
+            with contextlib.suppress(RPCError):
+                await handle.terminate("test teardown: not cancelled in time")
 
 
 @pytest.fixture
