@@ -41,6 +41,7 @@ NETWORK_CONTRIBUTOR = AzureRole(
     role="Network Contributor",
     actions=(
         "Microsoft.Network/networkSecurityGroups/read",
+        "Microsoft.Network/networkSecurityGroups/write",  # turning flushConnection on
         "Microsoft.Network/networkSecurityGroups/securityRules/read",
         "Microsoft.Network/networkSecurityGroups/securityRules/write",
         "Microsoft.Network/networkSecurityGroups/securityRules/delete",
