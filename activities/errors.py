@@ -19,7 +19,7 @@ so nothing from the request (such as its Authorization header) can leak into the
 from __future__ import annotations
 
 import email.utils
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -35,6 +35,7 @@ from azure.core.exceptions import (
 from kiota_abstractions.api_error import APIError
 from temporalio.exceptions import ApplicationError
 
+from riposte.actions.descriptor import Need
 from riposte.failures import FailureType
 
 _PERMANENT: dict[int, FailureType] = {
@@ -89,8 +90,11 @@ def failure_for(err: BaseException, doing: str) -> ApplicationError | None:
 
 
 @contextmanager
-def translated(doing: str) -> Iterator[None]:
-    """Run SDK calls, re-raising their errors as typed failures that say what was being done."""
+def translated(doing: str, needs: Iterable[Need] = ()) -> Iterator[None]:
+    """Run SDK calls, re-raising their errors as typed failures that say what was being done.
+
+    A 403 names `needs`, the Graph permissions the action's catalogue entry says it uses.
+    """
     try:
         yield
     except ApplicationError:
@@ -99,6 +103,15 @@ def translated(doing: str) -> Iterator[None]:
         failure = failure_for(err, doing)
         if failure is None:
             raise
+        wanted = [need.permission for need in needs]
+        if failure.type == FailureType.FORBIDDEN and wanted:
+            failure = ApplicationError(
+                f"{failure.message}; the app needs the Graph application permission(s) "
+                f"{', '.join(wanted)} (with admin consent)",
+                *failure.details,
+                type=FailureType.FORBIDDEN,
+                non_retryable=True,
+            )
         raise failure from None
 
 

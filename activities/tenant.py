@@ -11,18 +11,22 @@ and nothing outside it is registered.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
+from activities.app_consents import AppConsentActivities
+from activities.auth_methods import AuthMethodActivities
 from activities.clients import TenantClients, connect
 from activities.inbox_rules import InboxRuleActivities
 from activities.mail import MailActivities
 from activities.network import NetworkActivities
+from activities.password import PasswordActivities
 from activities.pattern_of_life import PatternOfLifeActivities, blob_services
 from activities.protection import ProtectedEntities, guard_activities
 from activities.sessions import SessionActivities
 from activities.sign_in import SignInActivities
+from activities.sign_in_block import SignInBlockActivities
 from riposte.actions.catalogue import CATALOGUE, activity_refs
 from riposte.actions.payloads import ActionInput, ActionName, ActionResult, RevertInput
 from riposte.activity_refs import ActivityRef, ref_of
@@ -39,6 +43,7 @@ class TenantActivities(list[Callable[..., Any]]):
         tenant: TenantSettings,
         ledger: Ledger | None,
         protection: ProtectedEntities | None = None,
+        protected_users: Sequence[str] = (),
     ) -> None:
         self.clients = clients
         self.ledger = ledger
@@ -52,6 +57,10 @@ class TenantActivities(list[Callable[..., Any]]):
                 MailActivities(clients.graph, tenant),
                 self.network,
                 PatternOfLifeActivities(clients.network, blobs, tenant, self.network),
+                SignInBlockActivities(clients.graph, tenant, protected_users),
+                PasswordActivities(clients.graph),
+                AuthMethodActivities(clients.graph),
+                AppConsentActivities(clients.graph),
             )
         )
         if protection is not None:  # every action's execute activity checks it first
@@ -100,10 +109,12 @@ def build_activities(
 ) -> TenantActivities:
     """Every tenant action activity, on clients built from `tenant` (no request is made yet).
     The network actions need the holders ledger; without one they fail as misconfigured. With
-    `guard`, each action checks its settings' protected entities before it acts."""
+    `guard`, each action checks its settings' protected entities before it acts, and a
+    sign-in block exempts its protected users."""
     clients = connect(tenant)
     protection = ProtectedEntities.from_settings(clients.graph, guard) if guard else None
-    return TenantActivities(clients, tenant, ledger, protection)
+    users = guard.protected_users if guard else ()
+    return TenantActivities(clients, tenant, ledger, protection, users)
 
 
 @asynccontextmanager

@@ -8,6 +8,7 @@ environment configuration (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TLS, API key, p
 from __future__ import annotations
 
 import ipaddress
+from enum import StrEnum
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
@@ -35,6 +36,13 @@ class NsgBinding(BaseModel):
         return str(ipaddress.ip_network(value, strict=False))
 
 
+class SignInBlockState(StrEnum):
+    """The state of the Conditional Access policy `block_sign_in_from` creates."""
+
+    ENABLED = "enabled"
+    REPORT_ONLY = "enabledForReportingButNotEnforced"  # a pilot: logged, not enforced
+
+
 class TenantSettings(BaseModel):
     """Where and how to reach Microsoft 365 and Azure. Only these differ for the emulator."""
 
@@ -57,6 +65,11 @@ class TenantSettings(BaseModel):
     domains: tuple[str, ...] = ("contoso.com",)
     nsgs: tuple[NsgBinding, ...] = ()
     quarantine_folder: str = "Riposte Quarantine"
+    # block_sign_in_from: the ipNamedLocation holding the blocked ranges, and the Conditional
+    # Access policy that blocks sign-ins from it for every account but the protected ones.
+    sign_in_block_location: str = "Riposte blocked sign-ins"
+    sign_in_block_policy: str = "Riposte: block sign-ins from attacker ranges"
+    sign_in_block_state: SignInBlockState = SignInBlockState.ENABLED
 
 
 class IncidentSettings(BaseModel):

@@ -12,6 +12,8 @@ Mail.ReadBasic.All.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import timedelta
 from typing import Annotated, Any, Self
 
 from pydantic import BeforeValidator, model_validator
@@ -216,7 +218,108 @@ ENFORCE_PATTERN_OF_LIFE = ActionDescriptor(
             "Microsoft.Network/networkWatchers/read",
             "Microsoft.Network/networkWatchers/flowLogs/read",
             "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read",
+# block_sign_in_from {prefix: 32, prefix_v6: 128}: the attacker's public range into the
+# ipNamedLocation "Riposte blocked sign-ins", which a Conditional Access policy blocks for every
+# account but the protected ones (both created when missing); the revert removes only the ranges
+# this action added. Private, reserved and too-wide ranges are refused.
+
+
+def _prefix(low: int, high: int, family: str) -> Callable[[object], object]:
+    def validate(value: object) -> object:
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise ValueError(
+                f"an {family} prefix is a whole number from {low} to {high}, not {value!r} "
+                f"(wider than /{low} blocks too much)"
+            )
+        return value
+
+    return validate
+
+
+class BlockSignInFromParams(ActionParameters):
+    prefix: Annotated[int, BeforeValidator(_prefix(16, 32, "IPv4"))] = 32
+    prefix_v6: Annotated[int, BeforeValidator(_prefix(48, 128, "IPv6"))] = 128
+
+    def bind(self, alert: Alert) -> ActionParams:
+        return ActionParams(prefix=self.prefix, prefix_v6=self.prefix_v6)
+
+
+UNBLOCK_SIGN_IN_FROM = revert_ref("unblock_sign_in_from")
+BLOCK_SIGN_IN_FROM = ActionDescriptor(
+    name=ActionName.BLOCK_SIGN_IN_FROM,
+    target=Target.IP,
+    act=act_ref("block_sign_in_from"),
+    revert=UNBLOCK_SIGN_IN_FROM,
+    params=BlockSignInFromParams,
+    graph=(
+        Need(permission="Policy.Read.All"),
+        Need(permission="Policy.ReadWrite.ConditionalAccess"),
+        READ_USERS,  # the protected accounts' object ids, which the policy excludes
+    ),
+)
+
+# force_password_change: PATCH /users/{id} passwordProfile.forceChangePasswordNextSignIn=true,
+# after reading it; not reversible.
+
+FORCE_PASSWORD_CHANGE = ActionDescriptor(
+    name=ActionName.FORCE_PASSWORD_CHANGE,
+    target=Target.USER,
+    act=act_ref("force_password_change"),
+    graph=(
+        READ_USERS,
+        Need(
+            permission="User-PasswordProfile.ReadWrite.All",
+            covered_by=("User.ReadWrite.All", "Directory.ReadWrite.All"),
         ),
+    ),
+)
+
+# remove_auth_methods {registered_within: 24h}: list the user's authentication methods, save
+# those registered from that long before the alert onwards to the audit, then DELETE them; not
+# reversible (the saved copy is evidence: an authenticator cannot be re-registered for someone).
+
+
+class RemoveAuthMethodsParams(ActionParameters):
+    registered_within: Duration = 24 * 3600
+
+    def bind(self, alert: Alert) -> ActionParams:
+        return ActionParams(since=alert.time - timedelta(seconds=self.registered_within))
+
+
+REMOVE_AUTH_METHODS = ActionDescriptor(
+    name=ActionName.REMOVE_AUTH_METHODS,
+    target=Target.USER,
+    act=act_ref("remove_auth_methods"),
+    params=RemoveAuthMethodsParams,
+    graph=(Need(permission="UserAuthenticationMethod.ReadWrite.All"),),
+)
+
+# revoke_app_consents {granted_within: 24h}: the user's oauth2PermissionGrants consented from that
+# long before the alert onwards (dated by the directory audit's "Consent to application"), saved
+# and DELETEd; the revert re-creates them from the saved copy.
+
+
+class RevokeAppConsentsParams(ActionParameters):
+    granted_within: Duration = 24 * 3600
+
+    def bind(self, alert: Alert) -> ActionParams:
+        return ActionParams(since=alert.time - timedelta(seconds=self.granted_within))
+
+
+RESTORE_APP_CONSENTS = revert_ref("restore_app_consents")
+REVOKE_APP_CONSENTS = ActionDescriptor(
+    name=ActionName.REVOKE_APP_CONSENTS,
+    target=Target.USER,
+    act=act_ref("revoke_app_consents"),
+    revert=RESTORE_APP_CONSENTS,
+    params=RevokeAppConsentsParams,
+    graph=(
+        READ_USERS,
+        Need(
+            permission="DelegatedPermissionGrant.ReadWrite.All",
+            covered_by=("Directory.ReadWrite.All",),
+        ),
+        Need(permission="AuditLog.Read.All"),  # when each grant was consented, and to what app
     ),
 )
 
@@ -230,6 +333,10 @@ CATALOGUE: dict[ActionName, ActionDescriptor] = {
         BLOCK_PORTS,
         BLOCK_OUTBOUND,
         ENFORCE_PATTERN_OF_LIFE,
+        BLOCK_SIGN_IN_FROM,
+        FORCE_PASSWORD_CHANGE,
+        REMOVE_AUTH_METHODS,
+        REVOKE_APP_CONSENTS,
     )
 }
 """Every action, in the order policies, help texts and reports list them."""

@@ -8,6 +8,7 @@ describes the exact change, changing nothing.
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -24,6 +25,10 @@ class ActionName(StrEnum):
     BLOCK_PORTS = "block_ports"
     BLOCK_OUTBOUND = "block_outbound"
     ENFORCE_PATTERN_OF_LIFE = "enforce_pattern_of_life"
+    BLOCK_SIGN_IN_FROM = "block_sign_in_from"
+    FORCE_PASSWORD_CHANGE = "force_password_change"  # noqa: S105 (an action name)
+    REMOVE_AUTH_METHODS = "remove_auth_methods"
+    REVOKE_APP_CONSENTS = "revoke_app_consents"
 
 
 class RuleSelection(StrEnum):
@@ -44,6 +49,9 @@ class ActionParams(Frozen):
     learn_seconds: int | None = Field(default=None, gt=0)  # enforce_pattern_of_life
     min_days: int | None = Field(default=None, ge=1)
     fallback: ActionName | None = None  # what to do instead when there is no flow history
+    prefix: int | None = None  # block_sign_in_from: the IPv4 range's prefix length
+    prefix_v6: int | None = None  # and the IPv6 one
+    since: datetime | None = None  # the window's start: the alert's time minus the window
 
 
 class ActionInput(Frozen):
@@ -78,6 +86,14 @@ class NsgRuleRef(Frozen):
     rule: str
 
 
+class SavedGrant(Frozen):
+    """An oauth2PermissionGrant's full JSON, saved before deletion so it can be re-created."""
+
+    user: str
+    grant: dict[str, Any]
+    app: str = ""  # the client service principal's display name, for the summaries
+
+
 class RevertState(Frozen):
     """What an action changed, so its revert can restore the earlier state exactly."""
 
@@ -85,6 +101,9 @@ class RevertState(Frozen):
     rules: tuple[SavedRule, ...] = ()
     moved: tuple[MovedMessage, ...] = ()
     nsg_rules: tuple[NsgRuleRef, ...] = ()
+    ranges: tuple[str, ...] = ()  # CIDR ranges Riposte added to its named location
+    methods: tuple[dict[str, Any], ...] = ()  # auth methods deleted: evidence, not re-creatable
+    grants: tuple[SavedGrant, ...] = ()
 
 
 class ActionResult(Frozen):

@@ -64,3 +64,66 @@ def action(expected: ActionName, given: ActionName) -> None:
     """An input meant for another action is refused rather than misread."""
     if given is not expected:
         raise refuse(f"input for {given.value} sent to the {expected.value} activity")
+
+
+# Ranges that hold no attacker on the Internet, so a sign-in block of them could only lock out
+# the tenant's own users: private, shared (CGNAT), loopback, link-local, unique-local, multicast,
+# reserved, "this network" and the IETF's special-purpose blocks. Documentation ranges
+# (198.51.100.0/24, 2001:db8::/32) stand for public addresses in examples, so they are allowed.
+NOT_ATTACKER_RANGES = tuple(
+    ipaddress.ip_network(cidr)
+    for cidr in (
+        "0.0.0.0/8",
+        "10.0.0.0/8",
+        "100.64.0.0/10",
+        "127.0.0.0/8",
+        "169.254.0.0/16",
+        "172.16.0.0/12",
+        "192.0.0.0/24",
+        "192.168.0.0/16",
+        "198.18.0.0/15",
+        "224.0.0.0/4",
+        "240.0.0.0/4",
+        "::/127",
+        "::ffff:0:0/96",
+        "64:ff9b:1::/48",
+        "fc00::/7",
+        "fe80::/10",
+        "ff00::/8",
+    )
+)
+WIDEST_PREFIX = {4: 16, 6: 48}
+
+
+def sign_in_range(target: str, prefix: int | None, prefix_v6: int | None) -> IpNetwork:
+    """The public range around an attacker's address that `block_sign_in_from` blocks.
+
+    An IPv4-mapped IPv6 address is its IPv4 address. Refused, with the reason: anything that is
+    not one address, a range wider than /16 (IPv4) or /48 (IPv6), and any range that overlaps a
+    private or reserved one.
+    """
+    value = target.strip()
+    if "%" in value:
+        raise refuse(f"{value!r} carries a zone id; a sign-in block takes a public address")
+    try:
+        address = ipaddress.ip_address(value)
+    except ValueError:
+        raise refuse(f"the target {value!r} is not an IP address") from None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    length = (prefix if prefix is not None else 32) if address.version == 4 else prefix_v6
+    length = address.max_prefixlen if length is None else length
+    if not WIDEST_PREFIX[address.version] <= length <= address.max_prefixlen:
+        widest = WIDEST_PREFIX[address.version]
+        raise refuse(
+            f"/{length} around {address} is wider than /{widest}: a sign-in block that wide "
+            "would lock out more than the attacker"
+        )
+    network = ipaddress.ip_network(f"{address}/{length}", strict=False)
+    for reserved in NOT_ATTACKER_RANGES:
+        if network.version == reserved.version and network.overlaps(reserved):
+            raise refuse(
+                f"{network} overlaps {reserved}, a private or reserved range: no attacker signs "
+                "in from there, and blocking it could lock out the tenant's own users"
+            )
+    return network
