@@ -15,6 +15,8 @@ from riposte.audit.store import open_store
 from riposte.settings import TenantSettings
 from tenant_emulator.client import EmulatorSeam
 
+BEN = "ben@contoso.com"
+
 RIPOSTE = Path(sys.executable).parent / "riposte"
 
 
@@ -40,7 +42,7 @@ def test_block_simulate_then_act_then_revert(
     the change and its revert are on the audit trail, with who made them."""
     before = emulator_seam.state()["nsgs"]
     act = functools.partial(run_act, data_dir=tmp_path)
-    target = ["block_ports", "--target", "10.8.0.25", "--port", "445", "--port", "9401"]
+    target = ["block_ports", "--target", "10.8.0.25", "--param", "ports=[445, 9401]"]
 
     simulated = act(tenant, *target, "--simulate")
     assert simulated.returncode == 0, simulated.stderr
@@ -83,11 +85,33 @@ def test_protected_targets_are_refused_before_any_call(
 def test_bad_input_exits_2_and_calls_nothing(
     tenant: TenantSettings, emulator_seam: EmulatorSeam
 ) -> None:
-    """A port out of range is a usage error (exit 2) with a clear message, and no call is made."""
-    done = run_act(tenant, "block_ports", "--target", "10.8.0.25", "--port", "70000")
+    """A port out of range or a parameter the action does not take is a usage error (exit 2)
+    with a clear message, and no call is made."""
+    done = run_act(tenant, "block_ports", "--target", "10.8.0.25", "--param", "ports=[70000]")
     assert done.returncode == 2
-    assert "port out of range 1-65535: 70000" in done.stderr
+    assert "a port is a whole number from 1 to 65535, not 70000" in done.stderr
+    other = run_act(tenant, "force_password_change", "--target", BEN, "--param", "which=all")
+    assert other.returncode == 2
+    assert "force_password_change takes no parameter 'which'; it takes: none" in other.stderr
     assert emulator_seam.calls() == {}
+
+
+def test_new_actions_take_their_parameters_from_the_catalogue(
+    tenant: TenantSettings, emulator_seam: EmulatorSeam, tmp_path: Path
+) -> None:
+    """block_sign_in_from reads its prefix from --param; remove_auth_methods counts its window
+    back from --alert-time; both run through the same entry points as the workflow's."""
+    act = functools.partial(run_act, data_dir=tmp_path)
+    wide = act(tenant, "block_sign_in_from", "--target", "198.51.100.7", "--param", "prefix=24")
+    assert wide.returncode == 0, wide.stderr
+    assert emulator_seam.state()["named_locations"]["Riposte blocked sign-ins"]["ipRanges"] == [
+        "198.51.100.0/24"
+    ]
+    old = "2020-01-01T00:00:00+00:00"
+    argv = ["remove_auth_methods", "--target", "ben@contoso.com", "--alert-time", old]
+    simulated = act(tenant, *argv, "--param", "registered_within=1d", "--simulate")
+    assert simulated.returncode == 0, simulated.stderr
+    assert simulated.stdout.startswith("would delete 2 of 4 authentication methods")
 
 
 def test_a_failure_from_the_tenant_exits_1_with_its_type(

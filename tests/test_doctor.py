@@ -287,16 +287,29 @@ def test_the_token_roles_are_read_from_its_claims() -> None:
 def test_missing_permissions_are_listed_for_the_actions_that_need_them() -> None:
     """Least privilege per action: broader grants count, and each gap names its actions."""
     every = list(ActionName)
-    enough = ["User.ReadWrite.All", "MailboxSettings.ReadWrite", "Mail.ReadWrite"]
-    assert missing_graph(every, enough) == {}
+    identity = [
+        "Policy.Read.All",
+        "Policy.ReadWrite.ConditionalAccess",
+        "UserAuthenticationMethod.ReadWrite.All",
+        "AuditLog.Read.All",
+    ]
+    enough = ["User.ReadWrite.All", "MailboxSettings.ReadWrite", "Mail.ReadWrite", *identity]
+    assert missing_graph(every, [*enough, "Directory.ReadWrite.All"]) == {}
     least = [
         "User.Read.All",
         "User.EnableDisableAccount.All",
         "User.RevokeSessions.All",
+        "User-PasswordProfile.ReadWrite.All",
         "MailboxSettings.ReadWrite",
         "Mail.ReadWrite",
+        "DelegatedPermissionGrant.ReadWrite.All",
+        *identity,
     ]
     assert missing_graph(every, least) == {}
+    assert missing_graph([ActionName.BLOCK_SIGN_IN_FROM], ["User.Read.All"]) == {
+        "Policy.Read.All": ["block_sign_in_from"],
+        "Policy.ReadWrite.ConditionalAccess": ["block_sign_in_from"],
+    }
     gaps = missing_graph(
         [ActionName.DISABLE_SIGN_IN, ActionName.REVOKE_SESSIONS], ["User.Read.All"]
     )

@@ -35,7 +35,7 @@ def test_check_passes_the_shipped_policies(capsys: pytest.CaptureFixture[str]) -
     """The shipped folder checks clean: exit 0 and a one-line summary."""
     assert run(["policy", "check", "--policies", str(POLICIES)]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("OK: 3 policies (m365-account-takeover, m365-suspicious-activity,")
+    assert out.startswith("OK: 4 policies (m365-account-takeover, m365-attacker-sign-ins,")
     assert "examples hold" in out
 
 
@@ -53,7 +53,8 @@ def test_check_prints_every_error_as_file_line_message(
         " autonomous",
         f"{tmp_path / 'b.yaml'}:3: actions[0].name: unknown action 'block_outbund' (did you mean"
         " 'block_outbound'?); valid: disable_sign_in, revoke_sessions, delete_inbox_rules,"
-        " quarantine_mail, block_ports, block_outbound",
+        " quarantine_mail, block_ports, block_outbound, block_sign_in_from,"
+        " force_password_change, remove_auth_methods, revoke_app_consents",
     ]
 
 
@@ -91,7 +92,7 @@ def test_policy_test_prints_the_plan_without_side_effects(
     assert run(["policy", "test", str(alert), "--policies", str(POLICIES)]) == 0
     out = capsys.readouterr().out
     assert "matched   m365-account-takeover (human-confirm, version " in out
-    assert "darktrace:dt-30960:a1  disable_sign_in     b.smith@contoso.com  human-confirm" in out
+    assert "darktrace:dt-30960:a1  disable_sign_in        b.smith@contoso.com  human-confirm" in out
     assert "nothing was changed" in out
 
 
@@ -104,7 +105,7 @@ def test_policy_test_marks_excluded_actions(
         run(["policy", "test", str(write_alert(tmp_path, body)), "--policies", str(POLICIES)]) == 0
     )
     out = capsys.readouterr().out
-    assert out.count("EXCLUDED: breakglass@contoso.com is a protected account") == 4
+    assert out.count("EXCLUDED: breakglass@contoso.com is a protected account") == 7
 
 
 def test_policy_test_json_is_json_alone(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -194,4 +195,4 @@ def test_policy_test_reads_stdin_in_a_real_process() -> None:
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    assert len(json.loads(done.stdout)["actions"]) == 4
+    assert len(json.loads(done.stdout)["actions"]) == 7

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +62,7 @@ def test_every_shipped_policy_loads_without_error() -> None:
     assert LOADED.errors == ()
     assert set(BY_NAME) == {
         "m365-account-takeover",
+        "m365-attacker-sign-ins",
         "m365-suspicious-activity",
         "network-lateral-movement",
     }
@@ -75,7 +77,8 @@ def test_each_example_holds(loaded: LoadedPolicy, should_match: bool, body: Any)
 
 
 def test_account_takeover_asks_a_human_and_contains_the_account() -> None:
-    """Takeover: human-confirm, 4h expiring approval, four user actions, 24h reverts."""
+    """Takeover: human-confirm, 4h expiring approval, seven user actions, 24h reverts; the
+    recent-registration windows count back from the alert's time."""
     alert = native(
         "SaaS::Compromise::Unusual Login and New Email Rule",
         entities={
@@ -89,6 +92,9 @@ def test_account_takeover_asks_a_human_and_contains_the_account() -> None:
     assert [a.action for a in plan.actions] == [
         ActionName.DISABLE_SIGN_IN,
         ActionName.REVOKE_SESSIONS,
+        ActionName.FORCE_PASSWORD_CHANGE,
+        ActionName.REMOVE_AUTH_METHODS,
+        ActionName.REVOKE_APP_CONSENTS,
         ActionName.DELETE_INBOX_RULES,
         ActionName.QUARANTINE_MAIL,
     ]
@@ -98,8 +104,12 @@ def test_account_takeover_asks_a_human_and_contains_the_account() -> None:
     assert {(a.approval_timeout_seconds, a.on_timeout) for a in plan.actions} == {
         (4 * 3600, OnTimeout.EXPIRE)
     }
-    assert [a.duration_seconds for a in plan.actions] == [86400, None, 86400, 86400]
-    rules, mail = plan.actions[2], plan.actions[3]
+    assert [a.duration_seconds for a in plan.actions] == [86400, None, None, None, 86400] + [
+        86400
+    ] * 2
+    methods, consents = plan.actions[3], plan.actions[4]
+    assert methods.params.since == alert.time - timedelta(hours=24) == consents.params.since
+    rules, mail = plan.actions[5], plan.actions[6]
     assert (rules.params.which, rules.params.rule_names) == (RuleSelection.SUSPICIOUS, (".",))
     assert (mail.params.sent_within_seconds, mail.params.message_ids) == (
         86400,
@@ -113,7 +123,33 @@ def test_account_takeover_never_touches_breakglass() -> None:
         native("SaaS / Compromise / Unusual Login", entities={"user": "breakglass@contoso.com"})
     )
     assert plan.matched and plan.to_carry_out == ()
-    assert len(plan.excluded) == 4
+    assert len(plan.excluded) == 7
+
+
+def test_a_takeover_with_an_address_asks_to_block_sign_ins_from_it() -> None:
+    """The attacker's public address gets a human-confirm sign-in block for 7 days, beside the
+    account's containment; the tenant's own networks are never blocked."""
+    alert = native(
+        "SaaS / Compromise / Unusual Login",
+        entities={"user": "ben@contoso.com", "ip": "198.51.100.7"},
+    )
+    plan = shipped(alert)
+    assert [m.name for m in plan.matched] == ["m365-account-takeover", "m365-attacker-sign-ins"]
+    [block] = [a for a in plan.actions if a.action is ActionName.BLOCK_SIGN_IN_FROM]
+    assert (block.target, block.mode, block.duration_seconds) == (
+        "198.51.100.7",
+        Mode.HUMAN_CONFIRM,
+        7 * 86400,
+    )
+    assert block.params.prefix == 32
+    inside = shipped(
+        native(
+            "SaaS / Compromise / Unusual Login",
+            entities={"user": "ben@contoso.com", "ip": "10.8.0.25"},
+        )
+    )
+    [kept] = [a for a in inside.actions if a.action is ActionName.BLOCK_SIGN_IN_FROM]
+    assert "excludes 10.0.0.0/8" in kept.excluded_reason
 
 
 def test_network_policy_blocks_the_vpn_address_autonomously_for_two_hours() -> None:

@@ -3,6 +3,11 @@
 For admins and for debugging. The tenant comes from the settings (RIPOSTE_TENANT as JSON, or
 RIPOSTE_TENANT__GRAPH_URL and friends). `--simulate` describes the change and makes none. The
 result's `revert` (printed with `--format json`) is what `--revert-from` takes to undo it.
+
+The action's parameters are those a policy gives it (its catalogue entry's), as `--param
+KEY=VALUE` with VALUE in YAML: `--param ports=[445,9401]`, `--param which=all`, `--param
+registered_within=24h`. What a policy takes from the alert comes from `--rule-name`,
+`--message-id` and `--alert-time` (the window actions count back from it; default now).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+import yaml
 from pydantic import ValidationError
 from temporalio.exceptions import ApplicationError
 
@@ -29,15 +35,14 @@ from riposte.actions.payloads import (
     ActionResult,
     RevertInput,
     RevertState,
-    RuleSelection,
 )
+from riposte.alerts import Alert, Entities, Severity
 from riposte.audit.events import AuditKind, AuditRecord
 from riposte.audit.store import open_configured
 from riposte.cli import common
 from riposte.failures import FailureType
 from riposte.holders.ledger import Ledger
 from riposte.logging import configure_logging
-from riposte.policy.durations import parse_duration
 from riposte.policy.engine import PolicySnapshot, protection
 from riposte.settings import Settings
 
@@ -57,11 +62,19 @@ def register(sub: Any) -> None:
         metavar="JSON",
         help="undo instead: a result or its revert state, as JSON text, @FILE or - (stdin)",
     )
-    parser.add_argument("--port", type=int, action="append", default=[], dest="ports")
-    parser.add_argument("--which", choices=[w.value for w in RuleSelection], default="suspicious")
+    parser.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        dest="params",
+        metavar="KEY=VALUE",
+        help="one of the action's policy parameters, VALUE in YAML (e.g. ports=[445,9401])",
+    )
     parser.add_argument("--rule-name", action="append", default=[], dest="rule_names")
     parser.add_argument("--message-id", action="append", default=[], dest="message_ids")
-    parser.add_argument("--sent-within", metavar="DURATION", help="e.g. 24h")
+    parser.add_argument(
+        "--alert-time", type=datetime.fromisoformat, default=None, help="ISO time (default now)"
+    )
     parser.add_argument("--response-id", default="cli", help="names NSG rules (cli)")
     parser.add_argument("--action-id", default=None, help="names NSG rules (cli:ACTION:TARGET)")
     common.add_data_dir(parser)
@@ -138,22 +151,44 @@ def _request(args: argparse.Namespace, action: ActionName) -> ActionInput | Reve
             target=args.target,
             revert=_revert_state(args.revert_from),
         )
-    within = parse_duration(args.sent_within) if args.sent_within else None
-    params = ActionParams(
-        which=RuleSelection(args.which),
-        rule_names=tuple(args.rule_names),
-        message_ids=tuple(args.message_ids),
-        sent_within_seconds=within,
-        ports=tuple(args.ports),
-    )
     return ActionInput(
         response_id=args.response_id,
         action_id=action_id,
         action=action,
         target=args.target,
-        params=params,
+        params=_params(args, action),
         simulate=args.simulate,
     )
+
+
+def _params(args: argparse.Namespace, action: ActionName) -> ActionParams:
+    """The entry's parameters model from `--param`s, bound to an alert made of the flags."""
+    entry = CATALOGUE[action]
+    given: dict[str, Any] = {}
+    for item in args.params:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"--param takes KEY=VALUE, not {item!r}")
+        given[key.strip()] = yaml.safe_load(value)
+    unknown = sorted(set(given) - set(entry.params.model_fields))
+    if unknown:
+        takes = ", ".join(entry.params.model_fields) or "none"
+        raise ValueError(f"{action.value} takes no parameter {unknown[0]!r}; it takes: {takes}")
+    when = args.alert_time or datetime.now(UTC)
+    alert = Alert(
+        id="act",
+        source="cli",
+        name=f"riposte act {action.value}",
+        severity=Severity.HIGH,
+        score=1.0,
+        time=when if when.tzinfo else when.replace(tzinfo=UTC),
+        entities=Entities(
+            **{entry.target.value: args.target},
+            inbox_rules=tuple(args.rule_names),
+            messages=tuple(args.message_ids),
+        ),
+    )
+    return entry.params.model_validate(given).bind(alert)
 
 
 def _revert_state(source: str) -> RevertState:
