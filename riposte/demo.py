@@ -1,9 +1,13 @@
 """`riposte demo`: replay both incidents against the demo tenant and show every mode at work.
 
 It uses the dev stack of the data dir if one runs, and otherwise starts one for the replay. The
-alerts come from `demo_alerts.json`, given fresh ids each run so that every replay responds.
-An approver ("demo-admin") approves the hijacked account's containment and rejects the
-response to a user who turns out to be travelling; everything else follows its policy's mode.
+alerts come from `demo_alerts.json`, given fresh ids each run so that every replay responds, and
+moved in time so that each incident's last alert is now: the demo tenant's seed (the attacker's
+authenticator on ben@, the app adele@ consented) is dated from now, and the actions that look
+for what the attacker set up count back from each alert's time. An approver ("demo-admin")
+approves the hijacked accounts' containment, but rejects disabling adele@'s sign-in (she is
+presenting to the board; the password reset and the clean-up suffice); everything else follows
+its policy's mode.
 """
 
 from __future__ import annotations
@@ -13,10 +17,12 @@ import contextlib
 import json
 import time
 from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime
 from importlib import resources
 
 from temporalio.client import Client
 
+from riposte.actions.payloads import ActionName
 from riposte.alerts import Alert
 from riposte.cli.responses import render_response
 from riposte.response import ActionState, Decision, ResponseView
@@ -24,14 +30,20 @@ from riposte.service import ResponseService, connect, read_stack
 from riposte.settings import Settings
 
 APPROVER = "demo-admin"
-APPROVE_USER = "ben@contoso.com"
-REJECT_USER = "adele@contoso.com"
+APPROVE_USERS = ("ben@contoso.com", "adele@contoso.com")
+KEEP_SIGNED_IN = {"adele@contoso.com": "presenting to the board today; the reset suffices"}
 UNSETTLED = (ActionState.PLANNED,)
 
 
-def demo_alerts(run: str) -> list[Alert]:
+def demo_alerts(run: str, now: datetime) -> list[Alert]:
+    """The demo's alerts with fresh ids, each incident (alerts of one day) ending at `now`."""
     data = json.loads(resources.files("riposte").joinpath("demo_alerts.json").read_text())
-    return [Alert.model_validate({**a, "id": f"{a['id']}-{run}"}) for a in data]
+    alerts = [Alert.model_validate({**a, "id": f"{a['id']}-{run}"}) for a in data]
+    last: dict[date, datetime] = {}
+    for alert in alerts:
+        day = alert.time.date()
+        last[day] = max(last.get(day, alert.time), alert.time)
+    return [a.model_copy(update={"time": a.time + (now - last[a.time.date()])}) for a in alerts]
 
 
 @contextlib.asynccontextmanager
@@ -74,7 +86,7 @@ async def run_demo(settings: Settings) -> int:
     async with stack_for(settings) as client:
         service = ResponseService(client, settings.task_queue, settings.incidents)
         run = time.strftime("%H%M%S")
-        alerts = demo_alerts(run)
+        alerts = demo_alerts(run, datetime.now(UTC))
         print(f"Replaying {len(alerts)} alerts from both incidents...\n", flush=True)
         ids = [(await service.submit(alert)).response_id for alert in alerts]
         views = [await settled(service, rid) for rid in ids]
@@ -91,18 +103,18 @@ async def run_demo(settings: Settings) -> int:
 
 async def decide_as_admin(service: ResponseService, view: ResponseView) -> None:
     user = view.alert.entities.user
-    if user not in (APPROVE_USER, REJECT_USER):
+    if user not in APPROVE_USERS:
         return
     for action in view.actions:
         if action.state is not ActionState.PENDING_APPROVAL:
             continue
-        approve = user == APPROVE_USER
+        keep = KEEP_SIGNED_IN.get(user, "") if action.action is ActionName.DISABLE_SIGN_IN else ""
         await service.decide(
             Decision(
                 action_id=action.action_id,
-                approve=approve,
+                approve=not keep,
                 by=APPROVER,
-                comment="confirmed compromise" if approve else "",
-                reason="" if approve else "user confirmed the sign-in while travelling",
+                comment="" if keep else "confirmed compromise",
+                reason=keep,
             )
         )

@@ -55,11 +55,17 @@ def test_the_demo_alerts_report_per_policy_in_the_design_shape(
     assert takeover["actions"] == {
         "delete_inbox_rules": 2,
         "disable_sign_in": 2,
+        "force_password_change": 2,
         "quarantine_mail": 2,
+        "remove_auth_methods": 2,
+        "revoke_app_consents": 2,
         "revoke_sessions": 2,
     }
     assert takeover["targets"] == ["adele@contoso.com", "ben@contoso.com"]
-    assert takeover["excluded"] == 4 and takeover["excluded_targets"] == ["breakglass@contoso.com"]
+    assert takeover["excluded"] == 7 and takeover["excluded_targets"] == ["breakglass@contoso.com"]
+    sign_ins = report["policies"]["m365-attacker-sign-ins"]
+    assert sign_ins["actions"] == {"block_sign_in_from": 3}  # ben@, adele@ and breakglass@'s
+    assert sign_ins["targets"] == ["198.51.100.7"]
     network = report["policies"]["network-lateral-movement"]
     assert network["by_mode"] == {"autonomous": {"block_outbound": 2, "block_ports": 2}}
     assert network["targets"] == ["10.8.0.25"] and network["excluded"] == 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +47,7 @@ async def test_a_backtest_of_the_demo_matches_what_the_live_engine_did(
     """Replaying the audit store through the same policies gives the live actions and targets."""
     shipped = {p.stem: p.read_text() for p in POLICIES.glob("*.yaml")}
     stack = await make_stack(shipped)
-    alerts = demo_alerts("bt")
+    alerts = demo_alerts("bt", datetime.now(UTC))
     ids = [(await stack.service.submit(alert)).response_id for alert in alerts]
     views = [await wait_for(stack.service, rid, all_in(*SETTLED)) for rid in ids]
     live = carried(views)
