@@ -218,6 +218,10 @@ ENFORCE_PATTERN_OF_LIFE = ActionDescriptor(
             "Microsoft.Network/networkWatchers/read",
             "Microsoft.Network/networkWatchers/flowLogs/read",
             "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read",
+        ),
+    ),
+)
+
 # block_sign_in_from {prefix: 32, prefix_v6: 128}: the attacker's public range into the
 # ipNamedLocation "Riposte blocked sign-ins", which a Conditional Access policy blocks for every
 # account but the protected ones (both created when missing); the revert removes only the ranges
