@@ -53,8 +53,8 @@ def test_check_prints_every_error_as_file_line_message(
         " autonomous",
         f"{tmp_path / 'b.yaml'}:3: actions[0].name: unknown action 'block_outbund' (did you mean"
         " 'block_outbound'?); valid: disable_sign_in, revoke_sessions, delete_inbox_rules,"
-        " quarantine_mail, block_ports, block_outbound, block_sign_in_from,"
-        " force_password_change, remove_auth_methods, revoke_app_consents",
+        " quarantine_mail, block_ports, block_outbound, enforce_pattern_of_life,"
+        " block_sign_in_from, force_password_change, remove_auth_methods, revoke_app_consents",
     ]
 
 
