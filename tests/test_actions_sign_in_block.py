@@ -12,19 +12,19 @@ from activities.tenant import TenantActivities, tenant_activities
 from activities.testing import Attempt, action_input, revert_input, run
 from riposte.actions.payloads import ActionName
 from riposte.failures import FailureType
-from riposte.settings import SignInBlockState, TenantSettings
+from riposte.settings import Settings, SignInBlockState, TenantSettings
 from tenant_emulator.client import EmulatorSeam
 
 ATTACKER = "198.51.100.7"
 BLOCK = ActionName.BLOCK_SIGN_IN_FROM
 LOCATION = "Riposte blocked sign-ins"
 POLICY = "Riposte: block sign-ins from attacker ranges"
-PROTECTED = ("breakglass@contoso.com",)
+GUARD = Settings(protected_users=("breakglass@contoso.com",))
 
 
 @pytest.fixture
 async def acts(tenant: TenantSettings) -> AsyncIterator[TenantActivities]:
-    async with tenant_activities(tenant, PROTECTED) as activities:
+    async with tenant_activities(tenant, guard=GUARD) as activities:
         yield activities
 
 
@@ -131,7 +131,7 @@ async def test_report_only_is_a_setting(
 ) -> None:
     """With sign_in_block_state set for a pilot, the policy is created report-only."""
     pilot = tenant.model_copy(update={"sign_in_block_state": SignInBlockState.REPORT_ONLY})
-    async with tenant_activities(pilot, PROTECTED) as acts:
+    async with tenant_activities(pilot, guard=GUARD) as acts:
         await run(acts.act(BLOCK), action_input(BLOCK, ATTACKER))
     policy = emulator_seam.state()["conditional_access_policies"][POLICY]
     assert policy["state"] == "enabledForReportingButNotEnforced"
