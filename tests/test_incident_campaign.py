@@ -6,33 +6,12 @@ from typing import Any
 
 from riposte.audit.events import AuditKind
 from riposte.response import ActionState
+from tests.incident_policies import CAMPAIGN, TAKEOVER
 from tests.incidents import incident_of
 from tests.plugins.temporal import StackFactory
 from tests.responses import all_in, takeover_alert, wait_for
 
 ACCOUNTS = ("adele", "ben", "chris", "dana", "eli")
-
-TAKEOVER = """
-name: m365-account-takeover
-match:
-  source: darktrace
-  name: ["SaaS / Compromise / *"]
-  entities: [user]
-mode: human-confirm
-actions: [disable_sign_in]
-duration: 24h
-"""
-
-CAMPAIGN = """
-name: m365-campaign
-scope: incident
-match:
-  source: darktrace
-  incident: {accounts: ">= 2", within: 72h}
-mode: autonomous
-actions: [revoke_sessions]
-escalate: {mode: autonomous, policies: [m365-account-takeover]}
-"""
 
 
 async def test_five_hijacked_accounts_are_one_incident_contained_from_the_second(

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from temporalio.client import Client
 
 from riposte.response import ActionState
+from riposte.settings import IncidentSettings
 from tests.incidents import incident_of
 from tests.plugins.temporal import StackFactory
 from tests.responses import (
@@ -91,3 +92,23 @@ async def test_fifty_concurrent_alerts_give_one_incident_holding_fifty(
     assert set(incident.responses) == {s.response_id for s in submissions}
     query = f"WorkflowType = 'TrackIncident' AND TaskQueue = '{stack.settings.task_queue}'"
     assert len([wf async for wf in temporal_client.list_workflows(query)]) == 1
+
+
+async def test_an_incident_past_its_history_bound_continues_as_new_keeping_everything(
+    make_stack: StackFactory, temporal_client: Client
+) -> None:
+    """With a small history bound the incident workflow continues as new, and the new run still
+    holds every alert and response of the incident."""
+    stack = await make_stack(
+        {"network-lateral-movement": network_policy("passive")},
+        incidents=IncidentSettings(history_bound=10),
+    )
+    ids = []
+    for _ in range(8):
+        ids.append((await stack.service.submit(scan_alert())).response_id)
+        await incident_of(stack.service.incidents, ids[0], alerts=len(ids))
+    incident = await incident_of(stack.service.incidents, ids[0], alerts=8)
+    assert set(incident.responses) == set(ids)
+    query = f"WorkflowType = 'TrackIncident' AND TaskQueue = '{stack.settings.task_queue}'"
+    runs = [wf async for wf in temporal_client.list_workflows(query)]
+    assert len(runs) > 1 and len({wf.id for wf in runs}) == 1

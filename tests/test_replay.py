@@ -19,6 +19,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from workflows.respond_to_alert import RespondToAlert
+from workflows.track_incident import TrackIncident
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("v*/*.json"))
 
@@ -31,11 +32,21 @@ def test_there_are_recorded_histories_to_replay() -> None:
             assert scenario in names, f"{version} has no {scenario} response"
 
 
+def test_there_are_recorded_incident_histories_to_replay() -> None:
+    """Incidents (TrackIncident) and escalated responses are among the recorded histories."""
+    incidents = [p for p in HISTORIES if p.parent.name == "v5-incidents"]
+    ids = [json.loads(p.read_text())["workflow_id"] for p in incidents]
+    assert any(i.startswith("incident:") for i in ids)
+    assert any('"escalate"' in p.read_text() for p in incidents)  # the signal's name
+
+
 @pytest.mark.parametrize("path", HISTORIES, ids=lambda p: f"{p.parent.name}/{p.stem}")
 async def test_recorded_response_replays_on_current_code(path: Path) -> None:
     """Replaying a recorded history raises no non-determinism error."""
     recorded = json.loads(path.read_text())  # noqa: ASYNC240
     history = WorkflowHistory.from_json(recorded["workflow_id"], recorded["history"])
-    replayer = Replayer(workflows=[RespondToAlert], data_converter=pydantic_data_converter)
+    replayer = Replayer(
+        workflows=[RespondToAlert, TrackIncident], data_converter=pydantic_data_converter
+    )
     result = await replayer.replay_workflow(history)
     assert result.replay_failure is None

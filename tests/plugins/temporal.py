@@ -84,7 +84,8 @@ async def record_histories(client: Client, task_queue: str, name: str) -> None:
     folder = HISTORIES / os.environ["RIPOSTE_RECORD_HISTORIES"]
     query = f"TaskQueue = '{task_queue}'"
     async for n, execution in aenumerate(client.list_workflows(query)):
-        history = await client.get_workflow_handle(execution.id).fetch_history()
+        handle = client.get_workflow_handle(execution.id, run_id=execution.run_id)
+        history = await handle.fetch_history()
         folder.mkdir(parents=True, exist_ok=True)
         recorded = {"workflow_id": execution.id, "history": json.loads(history.to_json())}
         (folder / f"{name}-{n}.json").write_text(json.dumps(recorded))
