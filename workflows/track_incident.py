@@ -31,6 +31,7 @@ from temporalio.exceptions import (
 )
 
 with workflow.unsafe.imports_passed_through():
+    from riposte.incidents.growth import admit
     from riposte.incidents.models import (
         Escalation,
         IncidentRecord,
@@ -40,7 +41,6 @@ with workflow.unsafe.imports_passed_through():
         Member,
         Membership,
         TrackInput,
-        incident_id_of,
         view_of,
     )
     from riposte.incidents.scope import evaluate_incident, fired_key, incident_alert
@@ -113,42 +113,9 @@ class TrackIncident:
         )
 
     def _admit(self, join: JoinRequest) -> int:
-        """Add the alert to the incident whose window holds its time (or the next incident);
-        the index of that incident. A repeated join changes nothing."""
-        for seen, record in enumerate(self._incidents):
-            if any(m.response_id == join.response_id for m in record.members):
-                return seen
-        when = join.alert.time
-        index: int | None = next(
-            (
-                i
-                for i in range(len(self._incidents) - 1, -1, -1)
-                if self._incidents[i].opened <= when <= self._incidents[i].opened + self._window
-            ),
-            None,
-        )
-        if index is None and self._incidents and when < self._incidents[-1].opened:
-            index = len(self._incidents) - 1  # earlier than anything seen: the current incident
+        """The index of the incident the alert joins (riposte.incidents.growth)."""
         member = Member(response_id=join.response_id, alert=join.alert)
-        if index is None:
-            if self._incidents:
-                self._incidents[-1] = self._incidents[-1].model_copy(update={"closed": True})
-            number = (self._incidents[-1].number + 1) if self._incidents else 1
-            self._incidents.append(
-                IncidentRecord(
-                    incident_id=incident_id_of(self._key, number),
-                    key=self._key,
-                    number=number,
-                    opened=when,
-                    members=(member,),
-                )
-            )
-            return len(self._incidents) - 1
-        record = self._incidents[index]
-        self._incidents[index] = record.model_copy(
-            update={"members": (*record.members, member), "opened": min(record.opened, when)}
-        )
-        return index
+        return admit(self._incidents, self._key, self._window, member)
 
     async def _answer(self, index: int, snapshot: PolicySnapshot) -> None:
         """Run the incident-scope policies on the grown incident and carry out what they say."""

@@ -2,7 +2,8 @@
 
 A policy file may carry `examples: {match: [...], no_match: [...]}`, alerts in any format an
 adapter reads. Each `match` example must parse and be matched by the policy; each `no_match`
-example must parse and not be matched. A failing example is reported at its own line.
+example must parse and not be matched. An incident-scope policy's example is a list of alerts,
+one incident's in order. A failing example is reported at its own line.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pathlib import Path
 
 from riposte.adapters import parse_alert
 from riposte.errors import InvalidInput
+from riposte.incidents.rehearsal import rehearse
 from riposte.policy.engine import evaluate
 from riposte.policy.loader import (
     EXAMPLES,
@@ -20,6 +22,7 @@ from riposte.policy.loader import (
     PolicySet,
     load_policies,
 )
+from riposte.policy.models import Scope
 from riposte.policy.snapshot import PolicySnapshot, SnapshotPolicy
 
 
@@ -44,6 +47,11 @@ def example_errors(loaded: LoadedPolicy) -> list[PolicyError]:
         counters[key] += 1
         line = loaded.line_of(EXAMPLES, key, index)
         where = f"{EXAMPLES}.{key}[{index}]"
+        if loaded.policy.scope is Scope.INCIDENT:
+            problem = _incident_example(body, snapshot, should_match)
+            if problem:
+                errors.append(PolicyError(str(loaded.path), line, f"{where}: {problem}"))
+            continue
         try:
             alert = parse_alert(body)
         except InvalidInput as err:
@@ -57,3 +65,22 @@ def example_errors(loaded: LoadedPolicy) -> list[PolicyError]:
             message = f"{where}: should not match but does"
             errors.append(PolicyError(str(loaded.path), line, message))
     return errors
+
+
+def _incident_example(body: object, snapshot: PolicySnapshot, should_match: bool) -> str:
+    """An incident-scope example is the list of an incident's alerts, in the order they come:
+    it matches when the policy fires at any step. The problem with it, or ""."""
+    if not isinstance(body, list) or not body:
+        return "an incident-scope example is a list of alerts (the incident's, in order)"
+    alerts = []
+    for n, item in enumerate(body):
+        try:
+            alerts.append(parse_alert(item))
+        except InvalidInput as err:
+            return f"bad alert [{n}]: {err}"
+    fired = any(s.started or s.escalations for s in rehearse(alerts, snapshot).steps)
+    if should_match and not fired:
+        return "should match but does not (the incident never meets match.incident)"
+    if not should_match and fired:
+        return "should not match but does"
+    return ""
