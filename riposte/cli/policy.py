@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from riposte.adapters import AUTO, SUPPORTED_FORMATS
-from riposte.adapters.caps import parse_bounded
 from riposte.alerts import Alert
 from riposte.cli import backtest, common
+from riposte.cli.policy_incidents import (
+    plans_and_growth,
+    print_growth,
+    print_growth_json,
+    read_alerts,
+    step_line,
+)
 from riposte.errors import InvalidInput
 from riposte.policy.check import check_policies
 from riposte.policy.durations import format_duration
-from riposte.policy.engine import ResponsePlan, evaluate
+from riposte.policy.engine import ResponsePlan
 from riposte.policy.loader import load_policies, snapshot_of
 
 
@@ -40,7 +45,12 @@ def register(sub: Any) -> None:
         help="which policies match an alert and what they would do (no side effects)",
         description="Evaluate the policies against one alert and print the plan. Nothing runs.",
     )
-    test.add_argument("alert", metavar="ALERT", help="an alert JSON file, or - for stdin")
+    test.add_argument(
+        "alert",
+        metavar="ALERT",
+        help="an alert JSON file, or - for stdin; several alerts (a JSON array or NDJSON) show"
+        " how their incidents grow",
+    )
     test.add_argument(
         "--source-format", choices=(*SUPPORTED_FORMATS, AUTO), default=AUTO, dest="source_format"
     )
@@ -72,7 +82,7 @@ def check_command(args: argparse.Namespace) -> int:
 def test_command(args: argparse.Namespace) -> int:
     settings = common.settings_from(args)
     try:
-        alert = parse_bounded(_read_json(args.alert), args.source_format, settings.alert_caps)
+        alerts = read_alerts(_read_text(args.alert), args.source_format, settings)
     except InvalidInput as err:
         return common.fail(f"{args.alert}: {err}", common.USAGE)
     if not settings.policies_dir.is_dir():
@@ -82,27 +92,31 @@ def test_command(args: argparse.Namespace) -> int:
         for error in loaded.errors:
             print(error, file=sys.stderr)
         return common.NEGATIVE
-    plan = evaluate(alert, snapshot_of(loaded.policies, settings), alert.key)
+    plans, growth = plans_and_growth(alerts, snapshot_of(loaded.policies, settings), settings)
+    if len(alerts) > 1:
+        (print_growth_json if args.format == "json" else print_growth)(alerts, plans, growth)
+        return common.OK
+    alert, plan, step = alerts[0], plans[0], growth.steps[0]
     if args.format == "json":
-        common.print_json({"response_id": alert.key, "alert": _dump(alert), **_dump(plan)})
+        common.print_json(
+            {
+                "response_id": alert.key,
+                "alert": _dump(alert),
+                **_dump(plan),
+                "incident": step.model_dump(mode="json"),
+            }
+        )
     else:
         _print_table(alert, plan)
+        print(step_line(step))
     return common.OK
 
 
-def _read_json(source: str) -> object:
+def _read_text(source: str) -> str:
     try:
-        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+        return sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as err:
         raise InvalidInput(f"cannot read: {err}") from None
-    try:
-        return json.loads(text)
-    except RecursionError:
-        raise InvalidInput("malformed JSON: nested deeper than the parser's limit") from None
-    except json.JSONDecodeError as err:
-        raise InvalidInput(
-            f"malformed JSON: {err.msg}", location=f"line {err.lineno} column {err.colno}"
-        ) from None
 
 
 def _dump(model: Alert | ResponsePlan) -> dict[str, Any]:

@@ -217,10 +217,17 @@ class Policy(Frozen):
     match: Match
     mode: Annotated[Mode | None, BeforeValidator(choice(Mode, "mode"))] = None
     approval: Approval = Approval()
-    actions: tuple[ActionSpec, ...] = ()
+    actions: tuple[ActionSpec, ...]  # may be empty only for an incident policy that escalates
     escalate: Escalate | None = None
     duration: Duration | None = None  # reversible actions revert after this
     exclude: Exclude = Exclude()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _escalating_needs_no_actions(cls, value: Any) -> Any:
+        if isinstance(value, dict) and value.get("scope") == "incident" and "actions" not in value:
+            return {**value, "actions": ()}
+        return value
 
     @model_validator(mode="after")
     def _fits_its_scope(self) -> Self:
