@@ -1,13 +1,11 @@
-"""`riposte demo`: replay both incidents against the demo tenant and show every mode at work.
+"""`riposte demo`: replay both seed incidents as they unfolded, and print them as campaigns.
 
 It uses the dev stack of the data dir if one runs, and otherwise starts one for the replay. The
-alerts come from `demo_alerts.json`, given fresh ids each run so that every replay responds, and
-moved in time so that each incident's last alert is now: the demo tenant's seed (the attacker's
-authenticator on ben@, the app adele@ consented) is dated from now, and the actions that look
-for what the attacker set up count back from each alert's time. An approver ("demo-admin")
-approves the hijacked accounts' containment, but rejects disabling adele@'s sign-in (she is
-presenting to the board; the password reset and the clean-up suffice); everything else follows
-its policy's mode.
+alerts come from `demo_timeline.json` in waves: seed 1 (accounts A and B, then C, then D and E,
+then A again, and ben@'s phishing surge, from one attacker over three days) and seed 2 (eleven
+model breaches from one VPN device). Each alert gets a fresh id per run so that every replay
+responds. Whatever still waits for a human after a wave is approved by "demo-admin" with one
+decision per incident; the summary counts those decisions.
 """
 
 from __future__ import annotations
@@ -22,21 +20,27 @@ from importlib import resources
 
 from temporalio.client import Client
 
-from riposte.actions.payloads import ActionName
 from riposte.alerts import Alert
-from riposte.cli.responses import render_response
-from riposte.response import ActionState, Decision, ResponseView
+from riposte.incidents.models import IncidentView
+from riposte.incidents.operations import decide_all
+from riposte.model import Frozen
+from riposte.response import ActionState, ResponseView
 from riposte.service import ResponseService, connect, read_stack
 from riposte.settings import Settings
 
 APPROVER = "demo-admin"
-APPROVE_USERS = ("ben@contoso.com", "adele@contoso.com")
-KEEP_SIGNED_IN = {"adele@contoso.com": "presenting to the board today; the reset suffices"}
 UNSETTLED = (ActionState.PLANNED,)
+ESCALATION_GRACE = 3.0  # seconds a pending action is given to be escalated before a human decides
+
+
+class Wave(Frozen):
+    label: str
+    alerts: tuple[Alert, ...]
 
 
 def demo_alerts(run: str, now: datetime) -> list[Alert]:
-    """The demo's alerts with fresh ids, each incident (alerts of one day) ending at `now`."""
+    """The earlier, shorter replay of both incidents (`demo_alerts.json`; backtests use it),
+    with fresh ids, each incident (alerts of one day) ending at `now`."""
     data = json.loads(resources.files("riposte").joinpath("demo_alerts.json").read_text())
     alerts = [Alert.model_validate({**a, "id": f"{a['id']}-{run}"}) for a in data]
     last: dict[date, datetime] = {}
@@ -44,6 +48,35 @@ def demo_alerts(run: str, now: datetime) -> list[Alert]:
         day = alert.time.date()
         last[day] = max(last.get(day, alert.time), alert.time)
     return [a.model_copy(update={"time": a.time + (now - last[a.time.date()])}) for a in alerts]
+
+
+def demo_waves(run: str, now: datetime) -> list[Wave]:
+    """The timeline's waves with fresh ids, each seed incident moved in time so that its last
+    alert is `now` (the demo tenant's seed is dated from now) and its days keep their spacing."""
+    data = json.loads(resources.files("riposte").joinpath("demo_timeline.json").read_text())
+    waves = [
+        Wave(
+            label=wave["label"],
+            alerts=tuple(
+                Alert.model_validate({**a, "id": f"{a['id']}-{run}"}) for a in wave["alerts"]
+            ),
+        )
+        for wave in data
+    ]
+    last: dict[int, datetime] = {}  # seed incidents are years apart
+    for alert in (a for w in waves for a in w.alerts):
+        last[alert.time.year] = max(last.get(alert.time.year, alert.time), alert.time)
+    return [
+        w.model_copy(
+            update={
+                "alerts": tuple(
+                    a.model_copy(update={"time": a.time + (now - last[a.time.year])})
+                    for a in w.alerts
+                )
+            }
+        )
+        for w in waves
+    ]
 
 
 @contextlib.asynccontextmanager
@@ -85,36 +118,90 @@ async def settled(service: ResponseService, response_id: str) -> ResponseView:
 async def run_demo(settings: Settings) -> int:
     async with stack_for(settings) as client:
         service = ResponseService(client, settings.task_queue, settings.incidents)
-        run = time.strftime("%H%M%S")
-        alerts = demo_alerts(run, datetime.now(UTC))
-        print(f"Replaying {len(alerts)} alerts from both incidents...\n", flush=True)
-        ids = [(await service.submit(alert)).response_id for alert in alerts]
-        views = [await settled(service, rid) for rid in ids]
-        for view in views:
-            await decide_as_admin(service, view)
-        for rid in ids:
-            print(render_response(await settled(service, rid)), end="\n\n")
-        states = [a.state.value for rid in ids for a in (await service.view(rid)).actions]
-        summary = {s: states.count(s) for s in sorted(set(states))}
-        print("Outcome:", ", ".join(f"{n} {s}" for s, n in summary.items()))
-        print("Audit trail: riposte audit --format table   |   verify: riposte audit verify")
+        waves = demo_waves(time.strftime("%H%M%S"), datetime.now(UTC))
+        total = sum(len(w.alerts) for w in waves)
+        print(
+            f"Replaying {total} alerts of the two seed incidents, as they unfolded...", flush=True
+        )
+        decisions: dict[str, int] = {}
+        contained: dict[str, str] = {}  # account or device -> the wave that contained it
+        ids: list[str] = []
+        for wave in waves:
+            print(f"\n== {wave.label}", flush=True)
+            wave_ids = [(await service.submit(a)).response_id for a in wave.alerts]
+            ids += wave_ids
+            for rid in wave_ids:
+                await settled(service, rid)
+            for incident_id in await still_waiting(service, ids):
+                decided = await decide_all(
+                    service,
+                    await service.incidents.view(incident_id),
+                    approve=True,
+                    by=APPROVER,
+                    comment="demo: confirmed compromise",
+                )
+                decisions[incident_id] = decisions.get(incident_id, 0) + 1
+                print(f"   {APPROVER} approved {decided.decided} actions of {incident_id} at once")
+            for rid in wave_ids:
+                view = await settled(service, rid)
+                print("   " + outcome_line(view))
+                who = view.alert.entities.user or view.alert.entities.device or ""
+                if who and is_contained(view):
+                    contained.setdefault(who, wave.label.split(":")[0])
+        print("\nIncidents:")
+        for incident in await campaign_incidents(service, ids):
+            print(incident_summary(incident, contained, decisions.get(incident.incident_id, 0)))
+        print("\nNarrative: riposte incident show ID   |   audit: riposte audit --format table")
     return 0
 
 
-async def decide_as_admin(service: ResponseService, view: ResponseView) -> None:
-    user = view.alert.entities.user
-    if user not in APPROVE_USERS:
-        return
-    for action in view.actions:
-        if action.state is not ActionState.PENDING_APPROVAL:
-            continue
-        keep = KEEP_SIGNED_IN.get(user, "") if action.action is ActionName.DISABLE_SIGN_IN else ""
-        await service.decide(
-            Decision(
-                action_id=action.action_id,
-                approve=not keep,
-                by=APPROVER,
-                comment="" if keep else "confirmed compromise",
-                reason=keep,
-            )
+async def still_waiting(service: ResponseService, ids: list[str]) -> list[str]:
+    """The incidents with actions still pending once escalations have had time to land."""
+    deadline = asyncio.get_running_loop().time() + ESCALATION_GRACE
+    while True:
+        views = [await service.view(rid) for rid in ids]
+        waiting = sorted(
+            {
+                v.incident_id
+                for v in views
+                if v.incident_id and any(a.state is ActionState.PENDING_APPROVAL for a in v.actions)
+            }
         )
+        if not waiting or asyncio.get_running_loop().time() > deadline:
+            return waiting
+        await asyncio.sleep(0.2)
+
+
+async def campaign_incidents(service: ResponseService, ids: list[str]) -> list[IncidentView]:
+    found = {i.incident_id: i for i in await service.incidents.list(limit=1000)}
+    mine = [i for i in found.values() if set(i.responses) & set(ids)]
+    return sorted(mine, key=lambda i: i.opened)
+
+
+def is_contained(view: ResponseView) -> bool:
+    return any(a.state is ActionState.EXECUTED for a in view.actions)
+
+
+def outcome_line(view: ResponseView) -> str:
+    alert = view.alert
+    who = alert.entities.user or alert.entities.device or alert.entities.ip or "-"
+    modes = {m.name: m.mode for m in view.matched}
+    escalated = any(modes.get(a.policy) not in (None, a.mode) for a in view.actions)
+    states = ", ".join(f"{a.action.value} {a.state.value}" for a in view.actions) or "no action"
+    note = " (escalated by its incident)" if escalated else ""
+    return f"{alert.time:%a %H:%M}  {who:<18} {alert.name[:52]:<52} {states}{note}"
+
+
+def incident_summary(incident: IncidentView, contained: dict[str, str], decisions: int) -> str:
+    members = (*incident.accounts, *incident.devices)
+    when = ", ".join(f"{m} ({contained.get(m, 'not contained')})" for m in members)
+    own = [r for r in incident.responses if r.startswith("riposte:")]
+    lines = [
+        f"- {incident.incident_id}: {incident.alerts} alerts from "
+        f"{', '.join((*incident.attacker_ips, *incident.asns)) or '-'}",
+        f"  contained: {when or '-'}",
+        f"  incident responses: {len(own)}; escalations: "
+        f"{', '.join(e.by_policy for e in incident.escalations) or 'none'}",
+        f"  human decisions: {decisions}",
+    ]
+    return "\n".join(lines)
