@@ -17,6 +17,8 @@ Phases, each after a warm-up; "idle" ones send one alert at a time:
     (b1)  Riposte responses to alerts that match no policy;
     (b2)  Riposte responses to alerts that match an autonomous policy with two actions
           (disable_sign_in, revoke_sessions; no duration) against the emulator;
+    (d)   the (b2) responses again, each alert also joined to its incident (signal-with-start on
+          `TrackIncident`, ten alerts per attacker IP); (b1) to (c) send without the join;
     (c)   `--waiting` responses left waiting for approval (human-confirm, the same two actions);
           the worker's peak resident memory (VmHWM) is read once they all wait.
 
@@ -48,6 +50,7 @@ from typing import Any
 
 from audit_watch import AuditWatch
 from bare import STATUS, Shape
+from incident_phase import incident_ip, incident_join
 from measure import CpuMeter, Phase, Sample, closed_loop, history_shape, percentile
 from rig import (
     ChildProcess,
@@ -66,6 +69,7 @@ from riposte.alerts import Alert
 from riposte.audit.events import AuditKind
 from riposte.response import ResponseView
 from riposte.service import ResponseService
+from riposte.settings import IncidentSettings
 from riposte.stack import free_port, temporal_dev_server
 from tenant_emulator.seed import load_seed
 from tenant_emulator.server import tenant_settings_for
@@ -118,7 +122,7 @@ def variants(a: Shape) -> dict[str, Shape]:
     }
 
 
-def make_alert(name: str, n: int) -> Alert:
+def make_alert(name: str, n: int, ip: str = "192.0.2.7") -> Alert:
     return Alert.model_validate(
         {
             "id": f"bench-{uuid.uuid4().hex}",
@@ -127,7 +131,7 @@ def make_alert(name: str, n: int) -> Alert:
             "severity": "high",
             "score": 0.9,
             "time": datetime.now(UTC),
-            "entities": {"user": user(n), "ip": "192.0.2.7"},
+            "entities": {"user": user(n), "ip": ip},
         }
     )
 
@@ -141,7 +145,8 @@ class Bench:
         self.client = client
         self.tenant = tenant
         self.ca = ca
-        self.service = ResponseService(client, args.riposte_queue)
+        self.service = ResponseService(client, args.riposte_queue, IncidentSettings(join=False))
+        self.joining = ResponseService(client, args.riposte_queue)  # (d): joins incidents
         self.next_user = 0
         self.merged: dict[str, Phase] = {}  # a phase's rounds, merged
         self.order: list[str] = []
@@ -173,15 +178,19 @@ class Bench:
 
         return await self.measure(name, range(count), concurrency, one)
 
-    async def riposte(self, name: str, alert_name: str, count: int, concurrency: int = 0) -> Phase:
+    async def riposte(
+        self, name: str, alert_name: str, count: int, concurrency: int = 0, *, join: bool = False
+    ) -> Phase:
         """Responses to `count` alerts. One that acts is done once every action's `executed`
         event is in the audit: with no duration, its actions are then held until released, so
-        the bench terminates those responses afterwards, outside the measurement."""
+        the bench terminates those responses afterwards, outside the measurement. With `join`,
+        each alert also joins its incident (ten alerts per attacker IP)."""
+        service = self.joining if join else self.service
 
         async def one(n: int) -> Sample:
-            alert = make_alert(alert_name, n)
+            alert = make_alert(alert_name, n, incident_ip(n) if join else "192.0.2.7")
             submitted = time.time()
-            await self.service.submit(alert)
+            await service.submit(alert)
             if alert_name == MATCH:
                 done = await self.executed.reached(alert.key, len(ACTIONS), RESPONSE_TIMEOUT)
                 return Sample(alert.key, submitted, done or time.time(), done is not None, user(n))
@@ -327,6 +336,8 @@ async def measured(
     await bench.bare("a1 idle", ONE_ACTIVITY, args.idle)
     await bench.riposte("b2 idle", MATCH, args.idle)
     await bench.riposte("b1 idle", NOTHING, args.idle)
+    await bench.riposte("warmup d", MATCH, WARMUP, join=True)
+    await bench.riposte("d idle", MATCH, args.idle, join=True)
     each, c = max(1, args.alerts // args.rounds), args.concurrency
     for turn in range(1, args.rounds + 1):  # interleaved: outside load weighs on each alike
         chunks = [
@@ -334,6 +345,7 @@ async def measured(
             await bench.bare("a", shape, each, c),
             await bench.riposte("b1", NOTHING, each, c),
             await bench.riposte("b2", MATCH, each, c),
+            await bench.riposte("d", MATCH, each, c, join=True),
         ]
         if args.breakdown:
             chunks += [await bench.bare(k, v, each, c) for k, v in variants(shape).items()]
@@ -358,6 +370,7 @@ async def measured(
             "b2": round(first_p50),
             "a": round(percentile(p["a idle"].first_action_ms(), 0.5)),
         },
+        "incident_join": incident_join(p["b2"], p["d"], p["b2 idle"], p["d idle"]),
         "waiting": waiting,
         "worker_rss_mb": {
             "bare_peak": bare.peak_rss_mb(),

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from riposte.incidents.models import IncidentView
 from riposte.incidents.service import IncidentService
+from riposte.response import ActionState, ResponseView
+from riposte.service import ResponseService
 from tests.eventually import eventually
+from tests.responses import wait_for
 
 
 async def incident_of(
@@ -24,3 +27,15 @@ async def incident_of(
     )
     assert found is not None
     return found
+
+
+async def settle(service: ResponseService, ids: list[str]) -> None:
+    """Wait until no response in `ids` still has an action in flight, so that no activity is
+    cut off when the test's worker stops."""
+
+    def done(view: ResponseView) -> bool:
+        planned = bool(view.matched or view.no_match_reason)
+        return planned and all(a.state is not ActionState.PLANNED for a in view.actions)
+
+    for rid in ids:
+        await wait_for(service, rid, done, within=120)

@@ -9,7 +9,7 @@ from temporalio.client import Client
 
 from riposte.response import ActionState
 from riposte.settings import IncidentSettings
-from tests.incidents import incident_of
+from tests.incidents import incident_of, settle
 from tests.plugins.temporal import StackFactory
 from tests.responses import (
     VPN_IP,
@@ -38,6 +38,7 @@ async def test_alerts_from_one_attacker_ip_become_one_incident(make_stack: Stack
     view = await wait_for(stack.service, ids[1], all_in(ActionState.SIMULATED))
     assert view.incident_id == incident.incident_id
     assert await stack.service.incidents.view(incident.incident_id) == incident
+    await settle(stack.service, ids)
 
 
 async def test_a_vendor_incident_id_joins_alerts_from_different_ips(
@@ -56,6 +57,7 @@ async def test_a_vendor_incident_id_joins_alerts_from_different_ips(
     assert incident.key == "vendor:darktrace:28282"
     assert set(incident.attacker_ips) == {"198.51.100.7", "203.0.113.9"}
     assert set(ids) <= set(incident.responses)
+    await settle(stack.service, ids)
 
 
 async def test_an_alert_outside_the_window_opens_a_new_incident(
@@ -74,6 +76,7 @@ async def test_an_alert_outside_the_window_opens_a_new_incident(
     assert two.incident_id != one.incident_id
     assert (await stack.service.incidents.view(one.incident_id)).status.value == "closed"
     assert two.status.value == "open" and two.responses == (second,)
+    await settle(stack.service, [first, second])
 
 
 async def test_fifty_concurrent_alerts_give_one_incident_holding_fifty(
@@ -92,6 +95,7 @@ async def test_fifty_concurrent_alerts_give_one_incident_holding_fifty(
     assert set(incident.responses) == {s.response_id for s in submissions}
     query = f"WorkflowType = 'TrackIncident' AND TaskQueue = '{stack.settings.task_queue}'"
     assert len([wf async for wf in temporal_client.list_workflows(query)]) == 1
+    await settle(stack.service, [s.response_id for s in submissions])
 
 
 async def test_an_incident_past_its_history_bound_continues_as_new_keeping_everything(
@@ -112,3 +116,4 @@ async def test_an_incident_past_its_history_bound_continues_as_new_keeping_every
     query = f"WorkflowType = 'TrackIncident' AND TaskQueue = '{stack.settings.task_queue}'"
     runs = [wf async for wf in temporal_client.list_workflows(query)]
     assert len(runs) > 1 and len({wf.id for wf in runs}) == 1
+    await settle(stack.service, ids)
