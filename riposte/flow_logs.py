@@ -15,6 +15,7 @@ whole, counts it and names it, instead of learning from half of it.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import json
 from collections.abc import Iterator
@@ -25,7 +26,6 @@ CONTAINER = "insights-logs-flowlogflowevent"
 VERSION = 4
 FIELDS = 13
 _DIRECTIONS = frozenset("IO")
-_STATES = frozenset("BCED")
 
 
 class FlowState(StrEnum):
@@ -33,6 +33,9 @@ class FlowState(StrEnum):
     CONTINUING = "C"
     END = "E"
     DENIED = "D"
+
+
+_STATES = {state.value: state for state in FlowState}
 
 
 class MalformedFlowLog(ValueError):
@@ -78,11 +81,8 @@ def parse_tuple(line: str) -> FlowTuple:
         raise MalformedFlowLog(f"tuple {line[:80]!r}: bad time or protocol")
     if direction not in _DIRECTIONS or state not in _STATES:
         raise MalformedFlowLog(f"tuple {line[:80]!r}: bad direction or state")
-    try:
-        ipaddress.ip_address(src)
-        ipaddress.ip_address(dst)
-    except ValueError as err:
-        raise MalformedFlowLog(f"tuple {line[:80]!r}: {err}") from err
+    if not (_is_address(src) and _is_address(dst)):
+        raise MalformedFlowLog(f"tuple {line[:80]!r}: bad IP address")
     return FlowTuple(
         int(time_ms),
         src,
@@ -91,8 +91,18 @@ def parse_tuple(line: str) -> FlowTuple:
         _port(dport, line),
         int(proto),
         direction == "O",
-        FlowState(state),
+        _STATES[state],
     )
+
+
+@functools.lru_cache(maxsize=65536)
+def _is_address(text: str) -> bool:
+    """Whether `text` is an IP address (a device talks to few, so this is mostly a hit)."""
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _records(content: bytes) -> list[Any]:

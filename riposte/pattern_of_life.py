@@ -36,7 +36,10 @@ class Protocol(StrEnum):
 
     @classmethod
     def of(cls, number: int) -> Protocol:
-        return {6: cls.TCP, 17: cls.UDP, 1: cls.ICMP}.get(number, cls.OTHER)
+        return _BY_NUMBER.get(number, cls.OTHER)
+
+
+_BY_NUMBER = {6: Protocol.TCP, 17: Protocol.UDP, 1: Protocol.ICMP}
 
 
 class Destination(Frozen):

@@ -67,7 +67,7 @@ def test_the_demo_alerts_report_per_policy_in_the_design_shape(
     assert sign_ins["actions"] == {"block_sign_in_from": 3}  # ben@, adele@ and breakglass@'s
     assert sign_ins["targets"] == ["198.51.100.7"]
     network = report["policies"]["network-lateral-movement"]
-    assert network["by_mode"] == {"autonomous": {"block_outbound": 2, "block_ports": 2}}
+    assert network["by_mode"] == {"autonomous": {"block_ports": 2, "enforce_pattern_of_life": 2}}
     assert network["targets"] == ["10.8.0.25"] and network["excluded"] == 2
 
 
@@ -139,8 +139,8 @@ def test_budget_hours_are_reported_where_autonomous_actions_would_wait(
     path.write_text("".join(json.dumps(a) + "\n" for a in burst + later))
     report, _ = backtest(capsys, "--policies", str(POLICIES), "--alerts", str(path))
     assert report["budget_hours"] == [
-        {"hour": "2021-09-14T02:00Z", "action": "block_outbound", "deferred": 5},
         {"hour": "2021-09-14T02:00Z", "action": "block_ports", "deferred": 5},
+        {"hour": "2021-09-14T02:00Z", "action": "enforce_pattern_of_life", "deferred": 5},
     ]
     assert report["policies"]["network-lateral-movement"]["budget_hours"] == ["2021-09-14T02:00Z"]
 

@@ -130,7 +130,7 @@ def test_policy_test_json_is_json_alone(tmp_path: Path, capsys: pytest.CaptureFi
     assert [m["name"] for m in out["matched"]] == ["network-lateral-movement"]
     assert [(a["action"], a["target"], a["mode"]) for a in out["actions"]] == [
         ("block_ports", "192.168.1.6", "autonomous"),
-        ("block_outbound", "192.168.1.6", "autonomous"),
+        ("enforce_pattern_of_life", "192.168.1.6", "autonomous"),
     ]
     assert out["no_match_reason"] == ""
 

@@ -160,7 +160,7 @@ def test_network_policy_blocks_the_vpn_address_autonomously_for_two_hours() -> N
     assert [m.name for m in plan.matched] == ["network-lateral-movement"]
     assert [(a.action, a.target, a.params.ports) for a in plan.actions] == [
         (ActionName.BLOCK_PORTS, "10.8.0.25", (445, 9401)),
-        (ActionName.BLOCK_OUTBOUND, "10.8.0.25", ()),
+        (ActionName.ENFORCE_PATTERN_OF_LIFE, "10.8.0.25", ()),
     ]
     assert {(a.mode, a.duration_seconds) for a in plan.actions} == {(Mode.AUTONOMOUS, 7200)}
 
