@@ -9,14 +9,16 @@
 Learned: outbound, non-denied tuples from the device within the window, as (destination,
 port, protocol) seen on at least `min_days` distinct UTC days. Destinations of one /24 that
 share a port and protocol are folded into that /24 when at least `fold_hosts` hosts of it
-appear (their days are then counted together). Memory holds one blob's tuples and one set of
-days per distinct destination, never the window's tuples.
+appear (their days are then counted together). Memory holds one blob's tuples and, per distinct
+(destination, port, protocol), a bitmask of the days it was seen; never the window's tuples.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import ipaddress
+import operator
 from collections import Counter, defaultdict
 from enum import StrEnum
 
@@ -113,7 +115,8 @@ class PatternLearner:
     def __init__(self, device: str, since_ms: int, until_ms: int) -> None:
         self.device = str(ipaddress.ip_address(device))
         self.since_ms, self.until_ms = since_ms, until_ms
-        self.days: dict[_Key, set[int]] = defaultdict(set)
+        self.first_day = since_ms // DAY_MS
+        self.days: dict[_Key, int] = {}  # a bit per UTC day since the window's first
         self.recent: Counter[_Key] = Counter()
         self.skipped: list[SkippedBlob] = []
         self.blobs = 0
@@ -135,7 +138,7 @@ class PatternLearner:
                 continue
             self.tuples += 1
             key = (flow.dst, flow.dst_port, Protocol.of(flow.protocol))
-            self.days[key].add(flow.time_ms // DAY_MS)
+            self.days[key] = self.days.get(key, 0) | 1 << (flow.time_ms // DAY_MS - self.first_day)
             if flow.time_ms >= recent_from:  # a flow counts once, at its beginning
                 self.recent[key] += 1 if flow.state is FlowState.BEGIN else 0
 
@@ -151,20 +154,14 @@ class PatternLearner:
         learned: list[Destination] = []
         for (block, port, protocol), keys in groups.items():
             if len(keys) >= fold_hosts:
-                days = set().union(*(self.days[k] for k in keys))
-                if len(days) >= min_days:
-                    learned.append(
-                        Destination(prefix=block, port=port, protocol=protocol, days=len(days))
-                    )
-                continue
-            for key in keys:
-                if len(self.days[key]) >= min_days:
-                    prefix = str(ipaddress.ip_network(key[0]))
-                    learned.append(
-                        Destination(
-                            prefix=prefix, port=port, protocol=protocol, days=len(self.days[key])
-                        )
-                    )
+                folded = [(block, functools.reduce(operator.or_, (self.days[k] for k in keys)))]
+            else:
+                folded = [(str(ipaddress.ip_network(k[0])), self.days[k]) for k in keys]
+            learned += [
+                Destination(prefix=prefix, port=port, protocol=protocol, days=days.bit_count())
+                for prefix, days in folded
+                if days.bit_count() >= min_days
+            ]
         learned.sort(key=lambda d: (ipaddress.ip_network(d.prefix), d.protocol, d.port))
         if len(learned) > cap:
             raise AllowListTooLarge(len(learned), cap)
