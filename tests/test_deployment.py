@@ -7,6 +7,7 @@ import asyncio
 import signal
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ from riposte.settings import TenantSettings
 from riposte.temporal_server import SEARCH_ATTRIBUTES, SQLITE_PRAGMAS, temporal_binary
 from tests.plugins.temporal import write_policies
 from tests.responses import all_in, network_policy, scan_alert, takeover_alert, wait_for
-from tests.workers import start_worker, worker_env
+from tests.workers import start_worker, worker_env, workers_store
 
 NAMESPACE = "riposte-pilot"
 
@@ -77,9 +78,16 @@ async def test_two_workers_share_a_burst_and_losing_one_loses_nothing(
     policies = write_policies(tmp_path / "p", {"m365-account-takeover": _disable_sign_in_policy()})
     (tmp_path / "data").mkdir()
     env = worker_env(temporal_env, tenant, tmp_path / "data", policies, queue)
+    # A burst of one autonomous action per account is the point here, not the budgets.
+    env |= {
+        "RIPOSTE_GUARDRAILS__BUDGET_PER_ACTION": "1000",
+        "RIPOSTE_GUARDRAILS__BUDGET_TOTAL": "1000",
+    }
     workers = [start_worker(env, tmp_path / f"worker-{n}.log") for n in range(2)]
     await both_polling(temporal_env, queue)  # before the burst, so both take a share
-    users = [u for u in emulator_seam.state()["users"] if u != "breakglass@contoso.com"]
+    state = emulator_seam.state()
+    protected = {"breakglass@contoso.com", *state["directory_roles"]["Global Administrator"]}
+    users = [u for u in state["users"] if u not in protected]
     alerts = [takeover_alert(user) for user in users]
     service = ResponseService(temporal_env.client, queue)
     store = open_store(f"sqlite:///{tmp_path / 'data' / 'audit.db'}")
@@ -101,7 +109,8 @@ async def test_two_workers_share_a_burst_and_losing_one_loses_nothing(
     assert all(len(v.actions) == 1 for v in views)
     executed = store.query(AuditFilter(kind=AuditKind.EXECUTED))
     assert sorted(e.response_id for e in executed) == sorted(ids)
-    assert store.verify().ok
+    with closing(workers_store(tmp_path / "data")) as keyed:
+        assert keyed.verify().ok
     assert len(await activity_workers(temporal_env, ids)) == 2, "both workers took part"
     disabled = emulator_seam.effects()["PATCH /v1.0/users/{id}"]
     assert disabled == len(users), "each account disabled exactly once"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import uuid
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from riposte.settings import TenantSettings
 from tests.eventually import eventually
 from tests.plugins.temporal import write_policies
 from tests.responses import HIJACKED, all_in, takeover_alert, takeover_policy, wait_for
-from tests.workers import start_worker, worker_env
+from tests.workers import start_worker, worker_env, workers_store
 
 
 async def test_killed_worker_resumes_without_losing_or_repeating_a_step(
@@ -70,7 +71,8 @@ async def test_killed_worker_resumes_without_losing_or_repeating_a_step(
     assert len(view.actions) == 4
     kinds = [e.kind for e in store.query(AuditFilter(response_id=rid))]
     assert kinds.count(AuditKind.EXECUTED) == 4
-    assert store.verify().ok
+    with closing(workers_store(tmp_path / "data")) as keyed:
+        assert keyed.verify().ok
     applied = emulator_seam.effects()
     assert applied["PATCH /v1.0/users/{id}"] == 1
     assert applied["POST /v1.0/users/{id}/revokeSignInSessions"] == 1

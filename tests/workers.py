@@ -10,7 +10,8 @@ from pathlib import Path
 
 from temporalio.testing import WorkflowEnvironment
 
-from riposte.settings import TenantSettings
+from riposte.audit.store import AuditStore, open_configured
+from riposte.settings import Settings, TenantSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -43,3 +44,8 @@ def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
             stderr=subprocess.STDOUT,
             cwd=ROOT,
         )
+
+
+def workers_store(data_dir: Path) -> AuditStore:
+    """The audit store the workers of `data_dir` write, opened under their key (a reader's)."""
+    return open_configured(Settings(data_dir=data_dir), writer=False)
