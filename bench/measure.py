@@ -14,11 +14,16 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import psutil
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
+
+from riposte.budget.ledger import open_ledger
+from riposte.budget.models import BudgetLimits, BudgetRequest
 
 
 @dataclass
@@ -167,3 +172,34 @@ async def history_shape(client: Client, workflow_id: str) -> dict[str, int]:
         "workflow_tasks": kinds[EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED],
         "history_events": len(history.events),
     }
+
+
+def budget_cost(with_budget: Phase, without: Phase, actions: int) -> dict[str, float]:
+    """What the budget check adds per autonomous action, from two (b2) phases: one on a worker
+    with budgets on (too high to trip), one on a worker with them off. Each phase's worker CPU
+    is its own process's."""
+    per_alert_ms = (1 / with_budget.rate - 1 / without.rate) * 1000
+    cpu_with = with_budget.cpu_ms_per_alert().get("riposte_worker", 0.0)
+    cpu_without = without.cpu_ms_per_alert().get("riposte_worker_no_budget", 0.0)
+    return {
+        "alerts_per_s_with": round(with_budget.rate, 1),
+        "alerts_per_s_without": round(without.rate, 1),
+        "wall_ms_per_action": round(per_alert_ms / actions, 2),
+        "worker_cpu_ms_per_action": round((cpu_with - cpu_without) / actions, 2),
+    }
+
+
+def spend_ms(db: Path, count: int = 300) -> float:
+    """The p50 of one budget ledger spend on the bench's audit database, timed in process."""
+    ledger = open_ledger(f"sqlite:///{db}")
+    limits = BudgetLimits(per_action=10**9, total=10**9)
+    took = []
+    try:
+        for n in range(count):
+            request = BudgetRequest(response_id="bench", action_id=f"bench:{n}", action="bench")
+            began = time.perf_counter()
+            ledger.spend(request, limits, datetime.now(UTC))
+            took.append((time.perf_counter() - began) * 1000)
+    finally:
+        ledger.close()
+    return round(percentile(took, 0.5), 3)

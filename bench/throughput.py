@@ -19,6 +19,9 @@ Phases, each after a warm-up; "idle" ones send one alert at a time:
           (disable_sign_in, revoke_sessions; no duration) against the emulator;
     (d)   the (b2) responses again, each alert also joined to its incident (signal-with-start on
           `TrackIncident`, ten alerts per attacker IP); (b1) to (c) send without the join;
+    (b2 no budget)  (b2) on a second worker whose budgets are off (no ledger transaction):
+          with (b2), whose worker has budgets on but too high to trip, it prices the budget
+          check per action;
     (c)   `--waiting` responses left waiting for approval (human-confirm, the same two actions);
           the worker's peak resident memory (VmHWM) is read once they all wait.
 
@@ -51,7 +54,16 @@ from typing import Any
 from audit_watch import AuditWatch
 from bare import STATUS, Shape
 from incident_phase import incident_ip, incident_join
-from measure import CpuMeter, Phase, Sample, closed_loop, history_shape, percentile
+from measure import (
+    CpuMeter,
+    Phase,
+    Sample,
+    budget_cost,
+    closed_loop,
+    history_shape,
+    percentile,
+    spend_ms,
+)
 from rig import (
     ChildProcess,
     first_writes,
@@ -96,6 +108,8 @@ approval: {{timeout: 24h, on_timeout: expire}}
 actions: [{", ".join(ACTIONS)}]
 """,
 }
+UNTRIPPED = {"budget_per_action": 10**9, "budget_total": 10**9}  # the check runs, never trips
+NO_BUDGETS = {"budget_per_action": None, "budget_total": None}  # no check at all
 ONE_ACTIVITY = Shape(snapshot=False, opening_audit=False, actions=1, audit_per_action=False)
 
 
@@ -147,6 +161,9 @@ class Bench:
         self.ca = ca
         self.service = ResponseService(client, args.riposte_queue, IncidentSettings(join=False))
         self.joining = ResponseService(client, args.riposte_queue)  # (d): joins incidents
+        self.unbudgeted = ResponseService(
+            client, args.riposte_queue + "-no-budget", IncidentSettings(join=False)
+        )
         self.next_user = 0
         self.merged: dict[str, Phase] = {}  # a phase's rounds, merged
         self.order: list[str] = []
@@ -179,13 +196,20 @@ class Bench:
         return await self.measure(name, range(count), concurrency, one)
 
     async def riposte(
-        self, name: str, alert_name: str, count: int, concurrency: int = 0, *, join: bool = False
+        self,
+        name: str,
+        alert_name: str,
+        count: int,
+        concurrency: int = 0,
+        service: ResponseService | None = None,
+        *,
+        join: bool = False,
     ) -> Phase:
         """Responses to `count` alerts. One that acts is done once every action's `executed`
         event is in the audit: with no duration, its actions are then held until released, so
         the bench terminates those responses afterwards, outside the measurement. With `join`,
         each alert also joins its incident (ten alerts per attacker IP)."""
-        service = self.joining if join else self.service
+        service = service or (self.joining if join else self.service)
 
         async def one(n: int) -> Sample:
             alert = make_alert(alert_name, n, incident_ip(n) if join else "192.0.2.7")
@@ -281,7 +305,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         (root / "policies").mkdir()
         for name, text in POLICIES.items():
             (root / "policies" / f"{name}.yaml").write_text(text)
-        seed = write_seed(root / "seed.json", WARMUP + args.idle + args.alerts + args.waiting)
+        users = 3 * WARMUP + 2 * args.idle + 3 * args.alerts + args.waiting  # b2, d, no budget
+        seed = write_seed(root / "seed.json", users)
         ca = ensure_certificates(root / "tenant").ca_path
         port = free_port(0)
         url = f"https://127.0.0.1:{port}"
@@ -296,11 +321,20 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                 bench.cpu.watch("tenant", tenant.pid)
                 settings = tenant_settings_for(load_seed(seed), url, ca)
                 worker_env = riposte_env(env, root, address, settings, args.riposte_queue)
+                worker_env["RIPOSTE_GUARDRAILS"] = json.dumps(UNTRIPPED)  # checked, never hit
+                unbudgeted_env = {
+                    **riposte_env(env, root, address, settings, args.riposte_queue + "-no-budget"),
+                    "RIPOSTE_GUARDRAILS": json.dumps(NO_BUDGETS),
+                }
                 bare_env = {**env, "TEMPORAL_ADDRESS": address, "BENCH_TASK_QUEUE": args.bare_queue}
                 with (
                     ChildProcess([str(ROOT / "worker.py")], worker_env, root / "worker.log") as w,
                     ChildProcess([str(BENCH / "bare.py")], bare_env, root / "bare.log") as bare,
+                    ChildProcess(
+                        [str(ROOT / "worker.py")], unbudgeted_env, root / "worker-no-budget.log"
+                    ) as unbudgeted,
                 ):
+                    bench.cpu.watch("riposte_worker_no_budget", unbudgeted.pid)
                     result = await phases(bench, w, bare, root)
     result["run"] = {
         "seconds": round(time.monotonic() - started),
@@ -329,6 +363,7 @@ async def measured(
     bench.cpu.watch("riposte_worker", worker.pid)
     bench.cpu.watch("bare_worker", bare.pid)
     shape = mirror((await bench.riposte("warmup b2", MATCH, WARMUP)).per_response)
+    await bench.riposte("warmup b2 no budget", MATCH, WARMUP, service=bench.unbudgeted)
     await bench.riposte("warmup b1", NOTHING, WARMUP)
     await bench.bare("warmup a", shape, WARMUP)
     await bench.bare("warmup a1", ONE_ACTIVITY, WARMUP)
@@ -346,6 +381,7 @@ async def measured(
             await bench.riposte("b1", NOTHING, each, c),
             await bench.riposte("b2", MATCH, each, c),
             await bench.riposte("d", MATCH, each, c, join=True),
+            await bench.riposte("b2 no budget", MATCH, each, c, bench.unbudgeted),
         ]
         if args.breakdown:
             chunks += [await bench.bare(k, v, each, c) for k, v in variants(shape).items()]
@@ -358,6 +394,16 @@ async def measured(
     rss_before_waiting = worker.peak_rss_mb()
     waiting = await bench.hold_waiting(worker, args.waiting, db)
     a, a1, b1, b2 = p["a"], p["a1"], p["b1"], p["b2"]
+    budget = budget_cost(b2, p["b2 no budget"], len(ACTIONS))
+    budget["ledger_spend_ms_p50"] = spend_ms(db)
+    print(
+        f"budget check: {budget['alerts_per_s_with']} alerts/s with, "
+        f"{budget['alerts_per_s_without']} without; "
+        f"{budget['wall_ms_per_action']} ms wall and "
+        f"{budget['worker_cpu_ms_per_action']} ms worker CPU per action; one ledger spend "
+        f"(SQLite, in process) {budget['ledger_spend_ms_p50']} ms p50",
+        flush=True,
+    )
     ratio = b2.rate / a.rate
     first_p50 = percentile(p["b2 idle"].first_action_ms(), 0.5)
     no_match = percentile(p["b1 idle"].done_ms(), 0.5), percentile(p["a1 idle"].done_ms(), 0.5)
@@ -372,6 +418,7 @@ async def measured(
         },
         "incident_join": incident_join(p["b2"], p["d"], p["b2 idle"], p["d idle"]),
         "waiting": waiting,
+        "budget_check": budget,
         "worker_rss_mb": {
             "bare_peak": bare.peak_rss_mb(),
             "riposte_settled_after_start": rss_started,

@@ -6,11 +6,13 @@ from __future__ import annotations
 import asyncio
 import getpass
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 from temporalio.client import Client
 
+from riposte.api.server import listening
 from riposte.api.tokens import Role
 from riposte.audit.events import AuditFilter, AuditKind
 from riposte.cli import run
@@ -167,3 +169,32 @@ async def test_a_cli_decision_without_a_token_is_the_clis_own_and_flagged(
     assert "unauthenticated" in out.err
     [approved] = api.stack.audit(rid, AuditKind.APPROVED)
     assert approved.actor == me and "unauthenticated CLI decision" in approved.detail
+
+
+async def test_a_cli_decision_with_a_token_goes_through_the_api_as_its_holder(
+    make_api: ApiFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`riposte approve --token-file F --api URL` and `riposte reject` with RIPOSTE_TOKEN decide
+    through the API as the token's holder, recorded as authenticated."""
+    api = await make_api({"network-lateral-movement": network_policy("human-confirm")})
+    rid = (await api.post_alert(scan_alert().model_dump(mode="json"))).json()["response_id"]
+    view = await api.wait_for(rid, pending)
+    block = action_of(view, "block_ports")["action_id"]
+    outbound = action_of(view, "block_outbound")["action_id"]
+    monkeypatch.delenv("RIPOSTE_TOKEN", raising=False)
+    approver = tmp_path / "approver.token"
+    approver.write_text(api.token[Role.APPROVER] + "\n")
+    async with listening(api.app, "127.0.0.1", 0) as base:
+        done = await asyncio.to_thread(
+            run, ["approve", block, "--token-file", str(approver), "--api", base]
+        )
+        monkeypatch.setenv("RIPOSTE_TOKEN", api.token[Role.ADMIN])
+        rejected = await asyncio.to_thread(
+            run, ["reject", outbound, "--reason", "drill", "--api", base]
+        )
+    assert (done, rejected) == (0, 0)
+    approved = [e for e in api.stack.audit(rid, AuditKind.APPROVED) if e.action_id == block]
+    assert [e.actor for e in approved] == [api.name(Role.APPROVER)]
+    assert "unauthenticated" not in approved[0].detail
+    [refusal] = api.stack.audit(rid, AuditKind.REJECTED)
+    assert refusal.actor == api.name(Role.ADMIN)

@@ -127,6 +127,7 @@ class RespondToAlert:
         snapshot = await self._snapshot()
         if request.incident is not None:
             snapshot = narrowed(snapshot, request.incident)
+        self._budgets = self._budgets and snapshot.budgets
         plan = evaluate(self._alert, snapshot, self._id, normalise_addresses=normalised)
         if incidents:
             await self._join_incident(request)

@@ -177,6 +177,7 @@ def snapshot_of(policies: Sequence[LoadedPolicy], settings: Settings) -> PolicyS
         force_passive=settings.force_passive,
         protected_users=settings.protected_users,
         protected_ranges=settings.protected_ranges,
+        budgets=not settings.guardrails.budget_limits().unlimited,
     )
 
 

@@ -27,6 +27,7 @@ class PolicySnapshot(Frozen):
     force_passive: bool = False  # the engine-wide kill switch
     protected_users: tuple[str, ...] = ()  # never acted on, by any policy
     protected_ranges: tuple[Network, ...] = ()  # addresses / CIDR ranges never acted on
+    budgets: bool = True  # False: no budget limits set, so autonomous actions skip the ledger
 
 
 class SnapshotRequest(Frozen):
