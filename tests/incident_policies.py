@@ -18,6 +18,7 @@ match:
   source: darktrace
   incident: {accounts: ">= 2", within: 72h}
 mode: autonomous
-actions: [revoke_sessions]
+actions:
+  - block_sign_in_from: {prefix: 32}
 escalate: {mode: autonomous, policies: [m365-account-takeover]}
 """

@@ -6,6 +6,8 @@ from typing import Any
 
 from riposte.audit.events import AuditKind
 from riposte.response import ActionState
+from riposte.service import ResponseService
+from tests.eventually import eventually
 from tests.incident_policies import CAMPAIGN, TAKEOVER
 from tests.incidents import incident_of
 from tests.plugins.temporal import StackFactory
@@ -17,15 +19,31 @@ ACCOUNTS = ("adele", "ben", "chris", "dana", "eli")
 async def test_five_hijacked_accounts_are_one_incident_contained_from_the_second(
     make_stack: StackFactory, emulator_seam: Any
 ) -> None:
-    """Accounts A to E from one attacker IP become one incident; from the second account the
+    """Accounts A to E from one attacker IP become one incident; after the second account the
+    attacker's IP is in the blocked named location (the campaign's own response), and the
     takeover policy is escalated to autonomous (audited `escalated`), so A's pending action and
-    B to E's are carried out with no human decision, and the incident policy's own action runs
-    once per account through responses of its own."""
+    B to E's are carried out with no human decision."""
     stack = await make_stack({"m365-account-takeover": TAKEOVER, "m365-campaign": CAMPAIGN})
     upns = [f"{name}@contoso.com" for name in ACCOUNTS]
     first = (await stack.service.submit(takeover_alert(upns[0]))).response_id
     await wait_for(stack.service, first, all_in(ActionState.PENDING_APPROVAL))
-    ids = [first] + [(await stack.service.submit(takeover_alert(u))).response_id for u in upns[1:]]
+    second = (await stack.service.submit(takeover_alert(upns[1]))).response_id
+    two = await incident_of(stack.service.incidents, first, alerts=2)
+    [own] = await eventually(
+        lambda: own_responses(stack.service, two.incident_id, [first, second]),
+        until=lambda found: len(found) == 1,
+        what="the campaign's own response",
+    )
+    view = await wait_for(stack.service, own, all_in(ActionState.EXECUTED))
+    assert [(a.action.value, a.target) for a in view.actions] == [
+        ("block_sign_in_from", "198.51.100.7")
+    ]
+    assert view.incident_id == two.incident_id
+    location = emulator_seam.state()["named_locations"]["Riposte blocked sign-ins"]
+    assert "198.51.100.7/32" in location["ipRanges"]
+    ids = [first, second] + [
+        (await stack.service.submit(takeover_alert(u))).response_id for u in upns[2:]
+    ]
     for rid in ids:
         await wait_for(stack.service, rid, all_in(ActionState.EXECUTED))
     incident = await incident_of(stack.service.incidents, first, alerts=5)
@@ -36,9 +54,11 @@ async def test_five_hijacked_accounts_are_one_incident_contained_from_the_second
     escalated = stack.audit(first, AuditKind.ESCALATED)
     assert len(escalated) == 1 and "human-confirm -> autonomous" in escalated[0].detail
     assert all(not stack.audit(rid, AuditKind.APPROVED) for rid in ids)
-    own = [r for r in incident.responses if r not in ids]
-    assert len(own) == 5
-    for rid in own:
-        view = await wait_for(stack.service, rid, all_in(ActionState.EXECUTED))
-        assert view.incident_id == incident.incident_id
-        assert [a.action.value for a in view.actions] == ["revoke_sessions"]
+    assert [r for r in incident.responses if r not in ids] == [own]  # one IP, one block
+
+
+async def own_responses(
+    service: ResponseService, incident_id: str, members: list[str]
+) -> list[str]:
+    incident = await service.incidents.view(incident_id)
+    return [r for r in incident.responses if r not in members]

@@ -35,7 +35,7 @@ def test_check_passes_the_shipped_policies(capsys: pytest.CaptureFixture[str]) -
     """The shipped folder checks clean: exit 0 and a one-line summary."""
     assert run(["policy", "check", "--policies", str(POLICIES)]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("OK: 4 policies (m365-account-takeover, m365-attacker-sign-ins,")
+    assert out.startswith("OK: 5 policies (m365-account-takeover, m365-attacker-sign-ins,")
     assert "examples hold" in out
 
 

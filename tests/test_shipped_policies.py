@@ -13,8 +13,10 @@ from riposte.actions.payloads import ActionName, RuleSelection
 from riposte.adapters import parse_alert
 from riposte.alerts import Alert
 from riposte.modes import Mode, OnTimeout
+from riposte.policy.check import example_errors
 from riposte.policy.engine import PolicySnapshot, ResponsePlan, evaluate
 from riposte.policy.loader import LoadedPolicy, load_policies, snapshot_of
+from riposte.policy.models import Scope
 from riposte.policy.snapshot import SnapshotPolicy
 from riposte.settings import Settings
 
@@ -26,6 +28,8 @@ BY_NAME = {p.policy.name: p for p in LOADED.policies}
 def examples() -> list[Any]:
     cases = []
     for loaded in LOADED.policies:
+        if loaded.policy.scope is Scope.INCIDENT:
+            continue  # its examples are incidents (lists of alerts): see the campaign's test
         for key, bodies in (
             ("match", loaded.examples.match),
             ("no_match", loaded.examples.no_match),
@@ -63,6 +67,7 @@ def test_every_shipped_policy_loads_without_error() -> None:
     assert set(BY_NAME) == {
         "m365-account-takeover",
         "m365-attacker-sign-ins",
+        "m365-campaign",
         "m365-suspicious-activity",
         "network-lateral-movement",
     }
@@ -210,3 +215,17 @@ def test_the_real_darktrace_breach_sample_drives_the_network_policy() -> None:
         ("darktrace:dt-30859:a1", "192.168.1.6"),
         ("darktrace:dt-30859:a2", "192.168.1.6"),
     ]
+
+
+def test_the_campaign_policy_answers_incidents_of_two_accounts() -> None:
+    """m365-campaign: incident scope, from the second account within 72h block the attacker's
+    address at sign-in and escalate the takeover policy to autonomous; its incident examples
+    (lists of alerts) hold."""
+    loaded = BY_NAME["m365-campaign"]
+    policy = loaded.policy
+    assert policy.scope is Scope.INCIDENT and policy.mode is Mode.AUTONOMOUS
+    assert policy.match.incident is not None and str(policy.match.incident.accounts) == ">= 2"
+    assert [a.name.value for a in policy.actions] == ["block_sign_in_from"]
+    assert policy.escalate is not None and policy.escalate.policies == ("m365-account-takeover",)
+    assert loaded.examples.match and loaded.examples.no_match
+    assert example_errors(loaded) == []
