@@ -1,17 +1,14 @@
-"""The shipped network policy on the demo seed: its blocks really stop traffic (emulator flow)."""
+"""DESIGN.md's network policy on the demo seed: its blocks really stop traffic (emulator flow)."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from riposte.response import ActionState
 from tests.plugins.temporal import StackFactory
-from tests.responses import scan_alert, wait_for
+from tests.responses import network_policy, scan_alert, wait_for
 
-POLICY = (
-    Path(__file__).resolve().parent.parent / "policies/network-lateral-movement.yaml"
-).read_text()
+POLICY = network_policy("autonomous")  # block_ports 445/9401 and block_outbound, for 2h
 DEVICE = "10.8.0.25"
 INTRANET, FILES = "10.0.1.4", "10.0.2.4"
 
