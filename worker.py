@@ -57,6 +57,7 @@ async def run_worker(
             settings.tenant,
             ledger,
             store,
+            ranges=tenant.sign_in_block,
         )
         activities: Sequence[Callable[..., Any]] = [
             PolicyActivities(settings).snapshot_policies,

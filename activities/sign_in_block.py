@@ -10,15 +10,19 @@ every account but the protected ones.
              that empties the location, the policy and the location are deleted (Graph refuses
              an empty location; the next block creates both again)
 
-`NamedLocationRanges` is the seam for shared holders (h-net's ledger): `add` and `remove` are
-the only writes to the location, each one range, and each says whether it changed anything.
-Before the write, the activity records the range in its heartbeat, so a retry after the PATCH
-landed still knows this action added it.
+Two responses that block one range share it through the holders ledger (`riposte.holders`):
+each holds it, only the first adds it, and only the last to release it removes it (a range
+that was there before any Riposte holder is someone else's and is never removed). The
+reconciler removes a range no live response holds through `remove_range`. Before the write the
+activity records the range in its heartbeat, so a retry after the PATCH landed still knows this
+action added it.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
+from datetime import timedelta
 
 from kiota_abstractions.base_request_configuration import RequestConfiguration
 from msgraph.generated.models.conditional_access_applications import (
@@ -45,6 +49,7 @@ from msgraph.generated.models.i_pv6_cidr_range import IPv6CidrRange
 from msgraph.generated.models.ip_named_location import IpNamedLocation
 from msgraph.generated.users.item.user_item_request_builder import UserItemRequestBuilder
 from msgraph.graph_service_client import GraphServiceClient
+from temporalio.exceptions import ApplicationError
 
 from activities import progress
 from activities.errors import status_of, translated
@@ -52,11 +57,22 @@ from activities.outcome import outcome
 from riposte.actions import validation
 from riposte.actions.catalogue import BLOCK_SIGN_IN_FROM, UNBLOCK_SIGN_IN_FROM
 from riposte.actions.payloads import ActionInput, ActionName, ActionResult, RevertInput, RevertState
+from riposte.failures import FailureType
+from riposte.holders.ledger import Ledger
+from riposte.holders.models import (
+    BlockKey,
+    BlockKind,
+    BlockReleasing,
+    Holder,
+    HoldOutcome,
+    describe_holders,
+)
 from riposte.settings import TenantSettings
 
 NEEDS = BLOCK_SIGN_IN_FROM.graph
 _LOCATIONS = "/identity/conditionalAccess/namedLocations"
 _POLICIES = "/identity/conditionalAccess/policies"
+RELEASING_RETRY = timedelta(seconds=2)
 
 
 class NamedLocationRanges:
@@ -121,10 +137,15 @@ class SignInBlockActivities:
     """block_sign_in_from and unblock_sign_in_from, on one msgraph client."""
 
     def __init__(
-        self, graph: GraphServiceClient, tenant: TenantSettings, protected_users: Sequence[str]
+        self,
+        graph: GraphServiceClient,
+        tenant: TenantSettings,
+        protected_users: Sequence[str],
+        ledger: Ledger | None = None,
     ) -> None:
         self.graph = graph
         self.tenant = tenant
+        self.ledger = ledger
         self.protected_users = tuple(protected_users)
         self.ranges = NamedLocationRanges(graph, tenant.sign_in_block_location)
         self._policies = graph.identity.conditional_access.policies
@@ -153,15 +174,31 @@ class SignInBlockActivities:
             but = ", ".join(self.protected_users) or "none"
             policy = f" the Conditional Access policy '{name}' ({state.value}) blocking sign-ins"
             steps.append(("create", "created", f"{policy} from it for every account but {but}"))
-        if not steps:
-            summary = f"sign-ins from {cidr} are already blocked ('{location}'); " + (
-                "would change nothing" if request.simulate else "nothing changed"
-            )
-            revert = RevertState(ranges=(cidr,) if mine and earlier is not None else ())
-            return outcome(request, changed=bool(revert.ranges), summary=summary, revert=revert)
         if request.simulate:
+            if not steps:
+                summary = f"sign-ins from {cidr} are already blocked ('{location}'); would change "
+                return outcome(request, changed=False, summary=summary + "nothing")
             summary = f"would block sign-ins from {cidr}: " + "; ".join(a + t for a, _, t in steps)
             return outcome(request, changed=False, summary=summary, calls=calls)
+        shared = ""
+        if self.ledger is not None:
+            key, holder = (
+                self._key(cidr),
+                Holder(response_id=request.response_id, action_id=request.action_id),
+            )
+            held = await self._hold(key, holder)
+            if not held.first:
+                mine, shared = True, f", shared with {describe_holders(held.others)}"
+            elif not mine:  # there before any Riposte holder: someone else's range
+                await asyncio.to_thread(self.ledger.release, key, holder)
+                await asyncio.to_thread(self.ledger.forget, key)
+        if not steps:
+            summary = f"sign-ins from {cidr} are already blocked ('{location}'{shared}); "
+            revert = RevertState(ranges=(cidr,) if mine and (earlier is not None or shared) else ())
+            changed = bool(revert.ranges) and not shared
+            return outcome(
+                request, changed=changed, summary=summary + "nothing changed", revert=revert
+            )
         revert = RevertState(ranges=(cidr,) if mine else ())
         progress.remember(revert)
         location_id = await self.ranges.add(cidr)
@@ -174,25 +211,52 @@ class SignInBlockActivities:
     async def unblock_sign_in_from(self, request: RevertInput) -> ActionResult:
         validation.action(ActionName.BLOCK_SIGN_IN_FROM, request.action)
         location = self.tenant.sign_in_block_location
+        holder = Holder(response_id=request.response_id, action_id=request.action_id)
         removed: list[str] = []
-        calls: list[str] = []
+        kept: list[str] = []
         for cidr in request.revert.ranges:
-            _, ranges = await self.ranges.find()
-            if cidr not in ranges:
-                continue
-            if await self.ranges.remove(cidr):
-                calls.append(f"PATCH {_LOCATIONS} ipRanges-={cidr}")
-            else:  # the last range: nothing is left to block
-                await self._delete_policy()
-                await self.ranges.delete()
-                calls += [f"DELETE {_POLICIES}/…", f"DELETE {_LOCATIONS}/…"]
-            removed.append(cidr)
-        if not removed:
-            return outcome(request, changed=False, summary=f"no range of ours left in '{location}'")
-        summary = f"removed {', '.join(removed)} from '{location}'"
-        if any(call.startswith("DELETE") for call in calls):
+            if self.ledger is not None:
+                released = await asyncio.to_thread(self.ledger.release, self._key(cidr), holder)
+                if not released.last:
+                    kept.append(f"{cidr} (still held by {describe_holders(released.remaining)})")
+                    continue
+            if await self.remove_range(cidr):
+                removed.append(cidr)
+            if self.ledger is not None:
+                await asyncio.to_thread(self.ledger.forget, self._key(cidr))
+        summary = f"removed {', '.join(removed)} from '{location}'" if removed else ""
+        summary = summary or f"no range of ours left in '{location}'"
+        if removed and (await self.ranges.find())[0] is None:
             summary += "; it held no other range, so it and its policy were deleted"
-        return outcome(request, changed=True, summary=summary, calls=calls)
+        if kept:
+            summary += "; kept " + ", ".join(kept)
+        calls = [f"PATCH {_LOCATIONS} ipRanges-={cidr}" for cidr in removed]
+        return outcome(request, changed=bool(removed), summary=summary, calls=calls)
+
+    async def remove_range(self, cidr: str) -> bool:
+        """Remove one range (the reconciler's seam too); False when it was not there. Removing
+        the last one deletes the policy and the location: Graph refuses an empty location, and
+        nothing is left to block."""
+        _, ranges = await self.ranges.find()
+        if cidr not in ranges:
+            return False
+        if not await self.ranges.remove(cidr):
+            await self._delete_policy()
+            await self.ranges.delete()
+        return True
+
+    def _key(self, cidr: str) -> BlockKey:
+        location = self.tenant.sign_in_block_location
+        return BlockKey(kind=BlockKind.NAMED_LOCATION_RANGE, scope=location, item=cidr)
+
+    async def _hold(self, key: BlockKey, holder: Holder) -> HoldOutcome:
+        assert self.ledger is not None
+        try:
+            return await asyncio.to_thread(self.ledger.hold, key, holder)
+        except BlockReleasing as err:
+            raise ApplicationError(
+                str(err), type=FailureType.TRANSIENT, next_retry_delay=RELEASING_RETRY
+            ) from None
 
     # The policy
 

@@ -48,6 +48,7 @@ class TenantActivities(list[Callable[..., Any]]):
         self.clients = clients
         self.ledger = ledger
         self.network = NetworkActivities(clients.network, tenant, ledger)
+        self.sign_in_block = SignInBlockActivities(clients.graph, tenant, protected_users, ledger)
         blobs = blob_services(tenant, clients.credential)
         self._bound = _bind(
             (
@@ -57,7 +58,7 @@ class TenantActivities(list[Callable[..., Any]]):
                 MailActivities(clients.graph, tenant),
                 self.network,
                 PatternOfLifeActivities(clients.network, blobs, tenant, self.network),
-                SignInBlockActivities(clients.graph, tenant, protected_users),
+                self.sign_in_block,
                 PasswordActivities(clients.graph),
                 AuthMethodActivities(clients.graph),
                 AppConsentActivities(clients.graph),

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from temporalio.exceptions import ApplicationError
@@ -12,6 +14,8 @@ from activities.tenant import TenantActivities, tenant_activities
 from activities.testing import Attempt, action_input, revert_input, run
 from riposte.actions.payloads import ActionName
 from riposte.failures import FailureType
+from riposte.holders.ledger import Ledger
+from riposte.holders.models import BlockKey, BlockKind, Holder
 from riposte.settings import Settings, SignInBlockState, TenantSettings
 from tenant_emulator.client import EmulatorSeam
 
@@ -163,3 +167,48 @@ async def test_throttling_is_retried_after_retry_after(
     assert caught.value.next_retry_delay == timedelta(seconds=2)
     assert (await run(acts.act(BLOCK), request)).changed
     assert ranges(emulator_seam) == ["198.51.100.7/32"]
+
+
+async def test_two_responses_share_one_range_until_the_last_lets_go(
+    tenant: TenantSettings, emulator_seam: EmulatorSeam, tmp_path: Path
+) -> None:
+    """With the holders ledger, a second response holds the range the first added; the first
+    release keeps it (naming who still holds it), the last one removes it."""
+    ledger = Ledger(f"sqlite:///{tmp_path / 'audit.db'}")
+    async with tenant_activities(tenant, ledger, GUARD) as acts:
+        first = action_input(BLOCK, ATTACKER, response_id="r1", action_id="r1:a1")
+        second = action_input(BLOCK, ATTACKER, response_id="r2", action_id="r2:a1")
+        one = await run(acts.act(BLOCK), first)
+        two = await run(acts.act(BLOCK), second)
+        assert one.changed and not two.changed and "shared with" in two.summary
+        assert two.revert.ranges == ("198.51.100.7/32",)
+        kept = await run(acts.revert(BLOCK), revert_input(first, one))
+        assert not kept.changed and "still held by" in kept.summary
+        assert ranges(emulator_seam) == ["198.51.100.7/32"]
+        await run(acts.revert(BLOCK), revert_input(second, two))
+    assert ranges(emulator_seam) is None
+
+
+async def test_a_range_someone_else_added_is_never_removed(
+    tenant: TenantSettings, emulator_seam: EmulatorSeam, tmp_path: Path
+) -> None:
+    """A range already in the location before any Riposte holder is not Riposte's: a block of
+    it reverts nothing, even as the only holder."""
+    ledger = Ledger(f"sqlite:///{tmp_path / 'audit.db'}")
+    async with tenant_activities(tenant, ledger, GUARD) as acts:
+        admin = action_input(BLOCK, "203.0.113.9", response_id="admin", action_id="admin:a1")
+        await run(acts.act(BLOCK), admin)
+        await asyncio.to_thread(
+            ledger.release,
+            BlockKey(kind=BlockKind.NAMED_LOCATION_RANGE, scope=LOCATION, item="203.0.113.9/32"),
+            Holder(response_id="admin", action_id="admin:a1"),
+        )  # as if an admin had added it by hand
+        await asyncio.to_thread(
+            ledger.forget,
+            BlockKey(kind=BlockKind.NAMED_LOCATION_RANGE, scope=LOCATION, item="203.0.113.9/32"),
+        )
+        request = action_input(BLOCK, "203.0.113.9", response_id="r1", action_id="r1:a1")
+        result = await run(acts.act(BLOCK), request)
+        assert result.revert.ranges == ()
+        await run(acts.revert(BLOCK), revert_input(request, result))
+    assert ranges(emulator_seam) == ["203.0.113.9/32"]

@@ -13,6 +13,7 @@ from temporalio.exceptions import ApplicationError
 from activities.clients import connect as connect_tenant
 from activities.nsg_access import NsgAccess
 from activities.reconcile import Reconciler, temporal_liveness
+from activities.sign_in_block import SignInBlockActivities
 from riposte.audit.store import open_configured
 from riposte.cli import common
 from riposte.errors import RiposteError
@@ -64,7 +65,14 @@ async def reconcile(settings: Settings, request: ReconcileRequest) -> ReconcileR
     ledger = Ledger(settings.audit_store_url)
     try:
         reconciler = Reconciler(
-            temporal_liveness(client), NsgAccess(tenant.network), settings.tenant, ledger, store
+            temporal_liveness(client),
+            NsgAccess(tenant.network),
+            settings.tenant,
+            ledger,
+            store,
+            ranges=SignInBlockActivities(
+                tenant.graph, settings.tenant, settings.protected_users, ledger
+            ),
         )
         return await reconciler.run(request)
     finally:
