@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from riposte.actions.catalogue import CATALOGUE
 from riposte.cli import run
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,9 +53,7 @@ def test_check_prints_every_error_as_file_line_message(
         f"{tmp_path / 'a.yaml'}:3: mode: unknown mode 'fast'; valid: passive, human-confirm,"
         " autonomous",
         f"{tmp_path / 'b.yaml'}:3: actions[0].name: unknown action 'block_outbund' (did you mean"
-        " 'block_outbound'?); valid: disable_sign_in, revoke_sessions, delete_inbox_rules,"
-        " quarantine_mail, block_ports, block_outbound, enforce_pattern_of_life,"
-        " block_sign_in_from, force_password_change, remove_auth_methods, revoke_app_consents",
+        " 'block_outbound'?); valid: " + ", ".join(CATALOGUE),
     ]
 
 
