@@ -10,6 +10,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities.policy import PolicyActivities
+from riposte.actions.catalogue import CATALOGUE
 from riposte.failures import FailureType
 from riposte.modes import Mode
 from riposte.policy.snapshot import PolicySnapshot, SnapshotRequest
@@ -80,8 +81,7 @@ async def test_a_folder_with_an_error_is_refused_listing_every_error(tmp_path: P
         f"{tmp_path / 'bad.yaml'}:3: mode: unknown mode 'fast'; valid: passive, human-confirm,"
         " autonomous",
         f"{tmp_path / 'bad.yaml'}:4: actions[0].name: unknown action 'nope'; valid:"
-        " disable_sign_in, revoke_sessions, delete_inbox_rules, quarantine_mail, block_ports,"
-        " block_outbound",
+        f" {', '.join(CATALOGUE)}",
     ]
 
 
