@@ -16,6 +16,9 @@ from riposte.incidents.models import IncidentView
 from riposte.incidents.operations import IncidentDecision, decide_all
 
 router = APIRouter(prefix="/v1", tags=["incidents"])
+
+# An incident decision also answers 404 for an unknown incident (found by tests/test_api_fuzz).
+_DECISION_REFUSALS = {**REFUSALS, 404: {"model": Problem, "description": "no such incident"}}
 Reader = Annotated[Principal, Depends(require(Permission.READ_RESPONSES))]
 Decider = Annotated[Principal, Depends(require(Permission.DECIDE))]
 Context = Annotated[ApiContext, Depends(api_context)]
@@ -41,7 +44,7 @@ async def get_incident(incident_id: str, _: Reader, ctx: Context) -> IncidentVie
     return await ctx.service.incidents.view(incident_id)
 
 
-@router.post("/incidents/{incident_id}/approve", responses=REFUSALS)
+@router.post("/incidents/{incident_id}/approve", responses=_DECISION_REFUSALS)
 async def approve_incident(
     incident_id: str,
     request: Request,
@@ -53,7 +56,7 @@ async def approve_incident(
     return await _decide(ctx, request, principal, incident_id, True, body.comment if body else "")
 
 
-@router.post("/incidents/{incident_id}/reject", responses=REFUSALS)
+@router.post("/incidents/{incident_id}/reject", responses=_DECISION_REFUSALS)
 async def reject_incident(
     incident_id: str, request: Request, body: Reject, principal: Decider, ctx: Context
 ) -> IncidentDecision:
