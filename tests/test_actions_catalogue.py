@@ -33,9 +33,13 @@ def test_activity_names_are_unique_per_effect() -> None:
 
 def test_permissions_derive_from_the_entries() -> None:
     """What an action needs is read from its entry: Graph permissions, or an Azure role."""
-    missing = missing_graph([ActionName.DISABLE_SIGN_IN], roles=["User.Read.All"])
+    reader = ["User.Read.All", "RoleManagement.Read.Directory"]
+    missing = missing_graph([ActionName.DISABLE_SIGN_IN], roles=reader)
     assert missing == {"User.EnableDisableAccount.All": ["disable_sign_in"]}
-    assert missing_graph([ActionName.DISABLE_SIGN_IN], roles=["User.ReadWrite.All"]) == {}
+    assert missing_graph([ActionName.DISABLE_SIGN_IN], roles=["User.ReadWrite.All"]) == {
+        "RoleManagement.Read.Directory": ["disable_sign_in"]
+    }, "the guard inside every user action reads the protected roles' members"
+    assert missing_graph([ActionName.BLOCK_OUTBOUND], roles=[]) == {}
     roles = azure_roles([ActionName.BLOCK_OUTBOUND, ActionName.REVOKE_SESSIONS])
     assert [role.role for role in roles] == ["Network Contributor"]
 

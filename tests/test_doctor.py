@@ -303,6 +303,7 @@ def test_missing_permissions_are_listed_for_the_actions_that_need_them() -> None
         "MailboxSettings.ReadWrite",
         "Mail.ReadWrite",
         "DelegatedPermissionGrant.ReadWrite.All",
+        "RoleManagement.Read.Directory",
         *identity,
     ]
     assert missing_graph(every, least) == {}
@@ -311,7 +312,8 @@ def test_missing_permissions_are_listed_for_the_actions_that_need_them() -> None
         "Policy.ReadWrite.ConditionalAccess": ["block_sign_in_from"],
     }
     gaps = missing_graph(
-        [ActionName.DISABLE_SIGN_IN, ActionName.REVOKE_SESSIONS], ["User.Read.All"]
+        [ActionName.DISABLE_SIGN_IN, ActionName.REVOKE_SESSIONS],
+        ["User.Read.All", "Directory.Read.All"],
     )
     assert gaps == {
         "User.EnableDisableAccount.All": ["disable_sign_in"],
