@@ -15,6 +15,7 @@ from temporalio.testing import WorkflowEnvironment
 from activities.clients import connect as connect_tenant
 from activities.nsg_access import NsgAccess
 from activities.reconcile import Reconciler, temporal_liveness
+from activities.sign_in_block import SignInBlockActivities
 from riposte.audit.events import AuditKind
 from riposte.cli import run
 from riposte.holders.ledger import Ledger
@@ -37,15 +38,20 @@ duration: {duration}
 
 async def reconcile(stack: Stack, client: Client, *, dry_run: bool = False) -> ReconcileReport:
     """One reconciler pass, built as the worker builds it."""
-    tenant = connect_tenant(stack.settings.tenant)
-    ledger = Ledger(stack.settings.audit_store_url)
+    settings = stack.settings
+    tenant = connect_tenant(settings.tenant)
+    ledger = Ledger(settings.audit_store_url)
+    named_locations = SignInBlockActivities(
+        tenant.graph, settings.tenant, settings.protected_users, ledger
+    )
     try:
         reconciler = Reconciler(
             temporal_liveness(client),
             NsgAccess(tenant.network),
-            stack.settings.tenant,
+            settings.tenant,
             ledger,
             stack.store,
+            ranges=named_locations,
         )
         return await reconciler.run(ReconcileRequest(dry_run=dry_run))
     finally:
@@ -152,3 +158,36 @@ def test_the_reconcile_command_reports_as_json(
     report = json.loads(capsys.readouterr().out)
     assert code == 0
     assert report == {"dry_run": True, "findings": [], "live_blocks": 0}
+
+
+SIGN_IN_POLICY = """
+name: attacker-sign-ins
+match: {source: darktrace, entities: [ip]}
+mode: autonomous
+actions: [block_sign_in_from: {prefix: 32}]
+duration: 2h
+"""
+LOCATION = "Riposte blocked sign-ins"
+
+
+async def test_a_terminated_response_loses_its_sign_in_range_to_the_reconciler(
+    make_stack: StackFactory, emulator_seam: Any, temporal_client: Client
+) -> None:
+    """The named-location range of a response terminated from outside is removed and audited."""
+    stack = await make_stack({"attacker-sign-ins": SIGN_IN_POLICY})
+    rid = (await stack.service.submit(scan_alert("198.51.100.7"))).response_id
+    await wait_for(stack.service, rid, executed)
+    ranges = lambda: emulator_seam.state()["named_locations"].get(LOCATION, {}).get("ipRanges")  # noqa: E731
+    assert ranges() == ["198.51.100.7/32"]
+    await temporal_client.get_workflow_handle(rid).terminate(reason="test: from outside")
+
+    report = await reconcile(stack, temporal_client)
+    (finding,) = report.findings
+    assert (finding.kind, finding.item, finding.response_id) == (
+        FindingKind.REMOVED_RANGE,
+        "198.51.100.7/32",
+        rid,
+    )
+    assert not ranges()
+    (event,) = stack.audit(rid, AuditKind.RECONCILED)
+    assert "198.51.100.7/32" in event.detail and "terminated" in event.detail
