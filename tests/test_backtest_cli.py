@@ -280,11 +280,13 @@ def test_against_lists_the_alerts_an_incident_scope_policy_would_now_act_on(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     """Adding the campaign policy changes exactly the alerts whose arrival makes it fire."""
-    folder = tmp_path / "with-campaign"
+    folder, without = tmp_path / "with-campaign", tmp_path / "without-campaign"
     shutil.copytree(POLICIES, folder)
     (folder / "m365-campaign.yaml").write_text(CAMPAIGN)
+    shutil.copytree(POLICIES, without)
+    (without / "m365-campaign.yaml").unlink(missing_ok=True)  # shipped since; not in this set
     report, _ = backtest(
-        capsys, "--policies", str(folder), "--against", str(POLICIES), "--alerts", str(DEMO)
+        capsys, "--policies", str(folder), "--against", str(without), "--alerts", str(DEMO)
     )
     changed = {c["alert"]: c["changes"] for c in report["changed"]}
     assert sorted(changed) == ["darktrace:dt-30960", "darktrace:dt-30961", "darktrace:dt-30962"]
