@@ -53,6 +53,7 @@ async def test_five_hijacked_accounts_are_one_incident_contained_from_the_second
     assert all(users[u]["accountEnabled"] is False for u in upns)
     escalated = stack.audit(first, AuditKind.ESCALATED)
     assert len(escalated) == 1 and "human-confirm -> autonomous" in escalated[0].detail
+    assert {e.incident_id for rid in ids for e in stack.audit(rid)} == {incident.incident_id}
     assert all(not stack.audit(rid, AuditKind.APPROVED) for rid in ids)
     assert [r for r in incident.responses if r not in ids] == [own]  # one IP, one block
 

@@ -578,6 +578,7 @@ class RespondToAlert:
             kind=kind,
             response_id=self._id,
             alert_id=self._alert.id,
+            incident_id=self._incident_id,
             **fields,
         )
 

@@ -1,7 +1,8 @@
 """The keyed hash chain: how an event is sealed, and how a stored chain is checked.
 
 Each event's `hash` is HMAC-SHA256, under the audit key, of its `prev_hash` followed by the
-canonical JSON of every other field (`seq` and `prev_hash` included, `hash` excluded): keys
+canonical JSON of every other field (`seq` and `prev_hash` included, `hash` excluded, and an
+empty `incident_id` left out, so events from before migration 0005 verify unchanged): keys
 sorted, no whitespace, ASCII only, `time` as UTC with microseconds (`2021-06-09T09:12:00.000000Z`).
 The first event's `prev_hash` is 64 zeros. Both backends store `time` so that it reads back to
 the same text. Someone who can write the database but lacks the key cannot re-seal an edit.
@@ -36,6 +37,9 @@ COLUMNS: tuple[str, ...] = tuple(AuditEvent.model_fields)
 CHAINED: tuple[str, ...] = tuple(name for name in COLUMNS if name != "hash")
 """The fields the hash seals. A field added to `AuditEvent` joins the chain only from here."""
 
+OPTIONAL: frozenset[str] = frozenset({"incident_id"})
+"""Fields added after the chain began: sealed only when set."""
+
 Row = Mapping[str, str | int]
 """One stored event as its backend reads it, with `time` already in canonical text."""
 
@@ -55,7 +59,8 @@ def parse_time(text: str) -> datetime:
 
 def content_hash(row: Row, key: AuditKey | None = None) -> str:
     """The hash an event must carry, from its stored fields (unkeyed without a key)."""
-    body = {name: row[name] for name in CHAINED}
+    # An empty incident_id is left out, so events from before the field verify as they were.
+    body = {name: row[name] for name in CHAINED if name not in OPTIONAL or row[name]}
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
     message = (str(row["prev_hash"]) + canonical).encode("ascii")
     if key is None:

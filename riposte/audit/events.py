@@ -40,6 +40,7 @@ class AuditRecord(Frozen):
     kind: AuditKind
     response_id: str = ""
     alert_id: str = ""
+    incident_id: str = ""  # the incident the response belongs to, once known
     policy: str = ""
     policy_hash: str = ""
     action_id: str = ""
