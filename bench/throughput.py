@@ -14,6 +14,9 @@ Phases, each after a warm-up; "idle" ones send one alert at a time:
     (a)   bare workflow of no-op activities shaped like (b2), counted from a (b2) warm-up
           response's history: the snapshot as a local activity, the opening audit write, two
           actions at once, each followed by its audit write (local or regular, as Riposte does);
+    (a+sdk) the (a) shape whose two action activities make (b2)'s msgraph-sdk calls against the
+          emulator (read the user then PATCH accountEnabled; POST revokeSignInSessions), on the
+          client Riposte builds, with no policy, audit or bookkeeping: a fairer limit for (b2);
     (b1)  Riposte responses to alerts that match no policy;
     (b2)  Riposte responses to alerts that match an autonomous policy with two actions
           (disable_sign_in, revoke_sessions; no duration) against the emulator;
@@ -174,6 +177,7 @@ class Bench:
         return range(start, start + count)
 
     async def bare(self, name: str, shape: Shape, count: int, concurrency: int = 0) -> Phase:
+        """Bare responses; with `shape.sdk`, each acts on a seeded user of its own."""
         extra: dict[str, Any] = {}
         if shape.status_upserts:  # started the way ResponseService.submit starts a response
             pairs = [SearchAttributePair(STATUS, "running")]
@@ -184,7 +188,7 @@ class Bench:
             submitted = time.time()
             run = self.client.execute_workflow(
                 shape.workflow,
-                shape,
+                dataclasses.replace(shape, user=user(n)) if shape.sdk else shape,
                 id=wid,
                 task_queue=self.args.bare_queue,
                 result_type=float,
@@ -193,7 +197,8 @@ class Bench:
             first: float = await asyncio.wait_for(run, RESPONSE_TIMEOUT)
             return Sample(wid, submitted, time.time(), ok=True, first_action=first or None)
 
-        return await self.measure(name, range(count), concurrency, one)
+        numbers = self.users(count) if shape.sdk else range(count)
+        return await self.measure(name, numbers, concurrency, one)
 
     async def riposte(
         self,
@@ -305,7 +310,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         (root / "policies").mkdir()
         for name, text in POLICIES.items():
             (root / "policies" / f"{name}.yaml").write_text(text)
-        users = 3 * WARMUP + 2 * args.idle + 3 * args.alerts + args.waiting  # b2, d, no budget
+        # users for b2, d, b2 no budget and a+sdk, and for (c)
+        users = 4 * WARMUP + 3 * args.idle + 4 * args.alerts + args.waiting
         seed = write_seed(root / "seed.json", users)
         ca = ensure_certificates(root / "tenant").ca_path
         port = free_port(0)
@@ -326,7 +332,12 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                     **riposte_env(env, root, address, settings, args.riposte_queue + "-no-budget"),
                     "RIPOSTE_GUARDRAILS": json.dumps(NO_BUDGETS),
                 }
-                bare_env = {**env, "TEMPORAL_ADDRESS": address, "BENCH_TASK_QUEUE": args.bare_queue}
+                bare_env = {
+                    **env,
+                    "TEMPORAL_ADDRESS": address,
+                    "BENCH_TASK_QUEUE": args.bare_queue,
+                    "RIPOSTE_TENANT": worker_env["RIPOSTE_TENANT"],  # for (a+sdk)
+                }
                 with (
                     ChildProcess([str(ROOT / "worker.py")], worker_env, root / "worker.log") as w,
                     ChildProcess([str(BENCH / "bare.py")], bare_env, root / "bare.log") as bare,
@@ -366,9 +377,12 @@ async def measured(
     await bench.riposte("warmup b2 no budget", MATCH, WARMUP, service=bench.unbudgeted)
     await bench.riposte("warmup b1", NOTHING, WARMUP)
     await bench.bare("warmup a", shape, WARMUP)
+    sdk = dataclasses.replace(shape, sdk=True)
+    await bench.bare("warmup a+sdk", sdk, WARMUP)
     await bench.bare("warmup a1", ONE_ACTIVITY, WARMUP)
     await bench.bare("a idle", shape, args.idle)
     await bench.bare("a1 idle", ONE_ACTIVITY, args.idle)
+    await bench.bare("a+sdk idle", sdk, args.idle)
     await bench.riposte("b2 idle", MATCH, args.idle)
     await bench.riposte("b1 idle", NOTHING, args.idle)
     await bench.riposte("warmup d", MATCH, WARMUP, join=True)
@@ -378,6 +392,7 @@ async def measured(
         chunks = [
             await bench.bare("a1", ONE_ACTIVITY, each, c),
             await bench.bare("a", shape, each, c),
+            await bench.bare("a+sdk", sdk, each, c),
             await bench.riposte("b1", NOTHING, each, c),
             await bench.riposte("b2", MATCH, each, c),
             await bench.riposte("d", MATCH, each, c, join=True),
@@ -405,6 +420,10 @@ async def measured(
         flush=True,
     )
     ratio = b2.rate / a.rate
+    ratio_sdk = b2.rate / p["a+sdk"].rate
+    print(f"b2 {b2.rate:.1f}/s against a {a.rate:.1f}/s: {ratio:.2f}", flush=True)
+    print(f"b2 {b2.rate:.1f}/s against a+sdk {p['a+sdk'].rate:.1f}/s: {ratio_sdk:.2f}", flush=True)
+    a_first_p50 = percentile(p["a idle"].first_action_ms(), 0.5)
     first_p50 = percentile(p["b2 idle"].first_action_ms(), 0.5)
     no_match = percentile(p["b1 idle"].done_ms(), 0.5), percentile(p["a1 idle"].done_ms(), 0.5)
     same = all(a.per_response[k] == b2.per_response[k] for k in ("activities", "local_activities"))
@@ -414,7 +433,8 @@ async def measured(
         "cpu_ratio_a_to_b2": round(cpu_total(a) / cpu_total(b2), 3),
         "idle_p50_first_action_ms": {
             "b2": round(first_p50),
-            "a": round(percentile(p["a idle"].first_action_ms(), 0.5)),
+            "a": round(a_first_p50),
+            "a+sdk": round(percentile(p["a+sdk idle"].first_action_ms(), 0.5)),
         },
         "incident_join": incident_join(p["b2"], p["d"], p["b2 idle"], p["d idle"]),
         "waiting": waiting,
@@ -434,8 +454,31 @@ async def measured(
                 waiting["worker_peak_rss_mb"] < 500 if waiting["responses"] >= 1000 else None
             ),
         },
+        "aims_issue_14": aims_14(
+            ratio, ratio_sdk, b1.rate >= a1.rate, first_p50 / a_first_p50, waiting
+        ),
+        "ratio_b2_to_a_sdk": round(ratio_sdk, 3),
         "ratio_b2_to_a": round(ratio, 3),
     }
+
+
+def aims_14(
+    ratio: float, ratio_sdk: float, b1_fast: bool, first_vs_a: float, waiting: dict[str, Any]
+) -> dict[str, bool | None]:
+    """Issue 14's aims, each printed as met or not met (None: not judged in this run)."""
+    aims: dict[str, bool | None] = {
+        "b2_at_least_0.8_of_a": ratio >= 0.8,
+        "b2_at_least_0.9_of_a+sdk": ratio_sdk >= 0.9,
+        "b1_at_least_a1": b1_fast,
+        "idle_p50_first_action_within_1.1_of_a": first_vs_a <= 1.1,
+        "worker_peak_rss_with_1000_waiting_under_400mb": (
+            waiting["worker_peak_rss_mb"] <= 400 if waiting["responses"] >= 1000 else None
+        ),
+    }
+    for aim, met in aims.items():
+        verdict = "not judged" if met is None else "met" if met else "not met"
+        print(f"aim {aim}: {verdict}", flush=True)
+    return aims
 
 
 def cpu_total(phase: Phase) -> float:
