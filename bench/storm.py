@@ -209,7 +209,11 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                         "api": api.peak_rss_mb(),
                         "temporal_server": peak_rss_mb(temporal_pid()),
                     }
-    result["load_average"] = {"before": load_before, "after": os.getloadavg()}
+    after = os.getloadavg()
+    result["load_average"] = {
+        "before": [round(x, 2) for x in load_before],
+        "after": [round(x, 2) for x in after],
+    }
     result["cpus"] = os.cpu_count()
     result["budgets"] = f"lifted to {lifted} per action and in all"
     plot(
