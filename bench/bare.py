@@ -120,6 +120,7 @@ class _Bare:
     async def _act(self, shape: Shape, n: int) -> float:
         if shape.simulate_first:
             await workflow.execute_activity(action, n, start_to_close_timeout=TIMEOUT)
+        started: float
         if shape.sdk:
             started = await workflow.execute_activity(
                 "bare_graph_action",
