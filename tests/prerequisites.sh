@@ -3,8 +3,10 @@
 #   - PostgreSQL on 127.0.0.1:5432 (trust auth, user postgres): the production audit store's
 #     tests. A local cluster that is down is started (pg_ctlcluster).
 #   - Debian's Chromium (/usr/bin/chromium): the console tests drive it headless.
-#   - podman, podman-compose and debootstrap: tests/test_containers.py builds the images offline
-#     and runs the stack; docker-compose: tests/test_docker.py validates the compose file.
+#   - podman (with runc, netavark and aardvark-dns, which docker/offline/containers.conf names)
+#     and debootstrap: tests/test_containers.py builds the images offline and runs the stack
+#     (with podman-compose from the dev lock); docker-compose: tests/test_docker.py validates
+#     the compose file.
 # Packages are installed from Debian's archive when we are root and apt-get is here. Nothing is
 # fatal: what is still missing is said here, and the tests that need it fail (or, for the
 # container engine, skip) saying the same.
@@ -37,7 +39,9 @@ fi
 declare -A wanted=(
     [chromium]=/usr/bin/chromium
     [podman]=podman
-    [podman-compose]=podman-compose
+    [runc]=runc
+    [netavark]=/usr/lib/podman/netavark
+    [aardvark-dns]=/usr/lib/podman/aardvark-dns
     [debootstrap]=debootstrap
     [docker-compose]=docker-compose
 )

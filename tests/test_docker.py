@@ -121,20 +121,28 @@ def test_the_image_installs_the_lock_hash_checked_and_nothing_else() -> None:
         if re.search(r"\bpip3? install\b|-m pip install", command)
     ]
     assert [" ".join(c.split()) for c in installs] == [
-        "/app/.venv/bin/python -m pip install --quiet --require-hashes --no-deps "
+        "/app/.venv/bin/python -m pip install --quiet --require-hashes --no-deps --no-compile "
         "--find-links /wheels -r requirements.lock",
-        "/app/.venv/bin/python -m pip install --quiet --no-deps --no-build-isolation .",
+        "/app/.venv/bin/python -m pip install --quiet --no-deps --no-build-isolation "
+        "--no-compile .",
     ]
     assert ("COPY", "requirements.lock ./") in stages[0]
     assert any("pip check" in run for run in runs(stages[0]))
 
 
 def test_the_base_is_a_build_argument_defaulting_to_slim_python() -> None:
-    """Both stages start from ${BASE}, the slim Python 3.11 image unless the offline build
-    names its Debian base."""
+    """The build and the runtime start from ${BASE}, the slim Python 3.11 image unless the
+    offline build names its Debian base; the default target, last, is the runtime without the
+    emulator."""
     text = (DOCKER / "Dockerfile").read_text()
     assert re.search(r"^ARG BASE=python:3\.11-slim$", text, re.MULTILINE)
-    assert [stage[0][1].split()[0] for stage in dockerfile_stages()] == ["${BASE}"] * 2
+    froms = [stage[0][1].split() for stage in dockerfile_stages()]
+    assert froms == [
+        ["${BASE}", "AS", "build"],
+        ["${BASE}", "AS", "base"],
+        ["base", "AS", "emulator"],
+        ["base", "AS", "runtime"],
+    ]
     assert PYPROJECT["project"]["requires-python"] == ">=3.11"
 
 
@@ -157,8 +165,10 @@ def test_every_file_the_build_copies_is_in_the_context() -> None:
 
 
 def test_the_runtime_runs_unprivileged_through_the_entry_point() -> None:
-    """The runtime stage runs as uid 10001 and hands its arguments to `riposte`."""
-    runtime = dockerfile_stages()[-1]
+    """The runtime (the `base` stage, as is) runs as uid 10001 and hands its arguments to
+    `riposte`."""
+    runtime = dockerfile_stages()[1]
+    assert dockerfile_stages()[-1] == [("FROM", "base AS runtime")]
     assert [args for kind, args in runtime if kind == "USER"] == ["10001:10001"]
     assert ("ENTRYPOINT", '["riposte-entrypoint"]') in runtime
     assert ("CMD", '["worker"]') in runtime
@@ -211,6 +221,25 @@ def test_the_demo_profile_points_the_worker_at_the_emulator() -> None:
     worker = environment(services["worker"])
     assert worker["RIPOSTE_TENANT__GRAPH_URL"] == "https://127.0.0.1:8443/v1.0"
     assert worker["RIPOSTE_TENANT__CA_BUNDLE"].startswith("/var/lib/riposte-emulator/")
+
+
+def test_the_offline_override_runs_only_local_images() -> None:
+    """With compose.offline.yaml, every service that runs takes an image docker/build-offline
+    makes (localhost/...), Temporal is the dev server with its UI on the UI port, and the
+    official UI is left to its own profile."""
+    offline = str(DOCKER / "compose.offline.yaml")
+    services = docker_compose("-f", offline, "--env-file", str(DEMO_ENV), "--profile", "demo")[
+        "services"
+    ]
+    running = {
+        name: s for name, s in services.items() if "official-ui" not in s.get("profiles", [])
+    }
+    assert set(running) == set(services) - {"temporal-ui"}
+    assert {name: s["image"].split("/")[0] for name, s in running.items()} == {
+        name: "localhost" for name in running
+    }
+    assert services["emulator"]["image"].startswith("localhost/riposte-emulator:")
+    assert "8233" in str(services["temporal"]["ports"])
 
 
 def test_demo_env_matches_the_emulator_seed() -> None:
