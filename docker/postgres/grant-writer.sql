@@ -6,3 +6,7 @@ GRANT SELECT, INSERT ON audit_events TO riposte_writer;
 GRANT SELECT, UPDATE ON audit_head TO riposte_writer;
 GRANT SELECT ON schema_version TO riposte_writer;
 GRANT SELECT ON audit_keying TO riposte_writer;
+-- 0002, the keyed chain: where the keyed part starts.
+GRANT SELECT ON audit_keying TO riposte_writer;
+-- 0004, the budget ledger: one row per autonomous spend.
+GRANT SELECT, INSERT ON budget_spends TO riposte_writer;
