@@ -24,6 +24,7 @@ from riposte import metrics
 from riposte.api.metrics import Metrics
 from riposte.cli.common import TOKEN_ENV
 from riposte.settings import Settings
+from riposte.temporal_server import SEARCH_ATTRIBUTES, cli_type
 from tenant_emulator.seed import load_seed
 from tenant_emulator.server import tenant_settings_for
 
@@ -317,3 +318,11 @@ def test_the_entry_point_waits_for_the_tenant_ca_then_runs_riposte(tmp_path: Pat
     assert done.returncode == 0, done.stderr
     assert "waiting for the tenant CA bundle" in done.stderr
     assert done.stdout.startswith("usage: riposte doctor")
+
+
+def test_the_namespace_job_registers_every_search_attribute() -> None:
+    """docker/temporal/setup-namespace.sh registers exactly the search attributes the workflows
+    set (riposte/temporal_server.py), with the same types: one missing fails every response."""
+    script = (DOCKER / "temporal" / "setup-namespace.sh").read_text()
+    [listed] = re.findall(r"^for attribute in (.+); do$", script, re.MULTILINE)
+    assert sorted(listed.split()) == sorted(f"{k.name}={cli_type(k)}" for k in SEARCH_ATTRIBUTES)
