@@ -253,6 +253,7 @@ def test_demo_env_matches_the_emulator_seed() -> None:
     assert seeded.client_secret is not None
     assert values["RIPOSTE_TENANT__CLIENT_SECRET"] == seeded.client_secret.get_secret_value()
     assert values["RIPOSTE_TENANT__SUBSCRIPTION_ID"] == seeded.subscription_id
+    assert values["RIPOSTE_TENANT__BLOB_URL"] == seeded.blob_url
     nsgs = yaml.safe_load(values["RIPOSTE_TENANT__NSGS"])
     assert nsgs == [nsg.model_dump() for nsg in seeded.nsgs]
 

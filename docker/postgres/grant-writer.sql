@@ -8,5 +8,7 @@ GRANT SELECT ON schema_version TO riposte_writer;
 GRANT SELECT ON audit_keying TO riposte_writer;
 -- 0002, the keyed chain: where the keyed part starts.
 GRANT SELECT ON audit_keying TO riposte_writer;
+-- 0003, shared blocks: their holders come and go.
+GRANT SELECT, INSERT, UPDATE, DELETE ON shared_blocks, block_holders TO riposte_writer;
 -- 0004, the budget ledger: one row per autonomous spend.
 GRANT SELECT, INSERT ON budget_spends TO riposte_writer;
