@@ -255,7 +255,8 @@ def test_demo_env_matches_the_emulator_seed() -> None:
     assert values["RIPOSTE_TENANT__SUBSCRIPTION_ID"] == seeded.subscription_id
     assert values["RIPOSTE_TENANT__BLOB_URL"] == seeded.blob_url
     nsgs = yaml.safe_load(values["RIPOSTE_TENANT__NSGS"])
-    assert nsgs == [nsg.model_dump() for nsg in seeded.nsgs]
+    binding = type(seeded.nsgs[0])
+    assert [binding.model_validate(nsg) for nsg in nsgs] == list(seeded.nsgs)
 
 
 def test_every_riposte_variable_named_is_a_real_setting() -> None:
