@@ -201,20 +201,23 @@ def test_the_demo_alerts_sent_through_the_api_complete_and_the_audit_verifies(
         final = {
             rid: eventually(functools.partial(settled, rid), 240, f"{rid} settled") for rid in ids
         }
-    by_user: dict[str, set[str]] = {}
+    by_target: dict[tuple[str, str], set[str]] = {}
     states = []
     for found in final.values():
         entities = found["alert"]["entities"]
         key = entities.get("user") or entities.get("ip")
-        by_user.setdefault(key, set()).update(a["state"] for a in found["actions"])
-        states += [(a["action"], a["state"]) for a in found["actions"]]
+        for action in found["actions"]:
+            by_target.setdefault((key, action["action"]), set()).add(action["state"])
+            states.append((action["action"], action["state"]))
     assert "failed" not in {state for _, state in states}, states
-    assert by_user["ben@contoso.com"] == {"executed"}
-    assert by_user["adele@contoso.com"] == {"rejected"}
+    assert by_target[("ben@contoso.com", "disable_sign_in")] == {"executed"}, by_target
+    assert by_target[("adele@contoso.com", "disable_sign_in")] == {"rejected"}, by_target
     assert ("block_ports", "executed") in states
     outbound = {"block_outbound", "enforce_pattern_of_life"}  # the shipped policy's choice
     assert any(action in outbound and state == "executed" for action, state in states), states
-    assert by_user["breakglass@contoso.com"] <= {"excluded"}
+    for (target, _), seen in by_target.items():
+        if target == "breakglass@contoso.com":
+            assert seen <= {"excluded"}, by_target
 
     seam = (
         "import json, ssl, urllib.request; "
