@@ -216,9 +216,13 @@ def test_the_demo_alerts_sent_through_the_api_complete_and_the_audit_verifies(
     assert ("block_ports", "executed") in states
     outbound = {"block_outbound", "enforce_pattern_of_life"}  # the shipped policy's choice
     assert any(action in outbound and state == "executed" for action, state in states), states
-    for (target, _), seen in by_target.items():
-        if target == "breakglass@contoso.com":
-            assert seen <= {"excluded"}, by_target
+    on_breakglass = {
+        action["state"]
+        for found in final.values()
+        for action in found["actions"]
+        if action["target"] == "breakglass@contoso.com"
+    }
+    assert on_breakglass <= {"excluded"}, by_target  # the protected account is never acted on
 
     seam = (
         "import json, ssl, urllib.request; "
