@@ -73,8 +73,8 @@ def test_every_dependency_in_pyproject_is_locked_within_its_range() -> None:
 def test_the_runtime_lock_is_the_dev_lock_without_the_dev_tools() -> None:
     """What the image runs is what the tests ran: every runtime pin is the dev lock's, and no
     test or lint tool reaches the image's lock."""
-    for name, entries in RUNTIME.items():
-        assert DEV.get(name) == entries, name
+    for name, entries in RUNTIME.items():  # markers may differ: each lock resolves its own set
+        assert {v for v, _, _ in DEV.get(name, [])} == {v for v, _, _ in entries}, name
     for requirement in requirements("dev"):
         assert canonicalize_name(requirement.name) not in RUNTIME
 
