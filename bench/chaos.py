@@ -7,15 +7,18 @@ file) and the Riposte worker (`python worker.py`, configured by environment) run
 the tenant emulator serves from this process. While `--alerts` alerts across `--accounts`
 accounts (disable_sign_in + revoke_sessions) and `--devices` VPN devices (block_outbound) are
 sent, a `--fault` share of Graph calls is answered 429 (Retry-After: 1) and of ARM calls 503,
-the worker is SIGKILLed twice, and the Temporal server is stopped and restarted once. A sender
-that is refused (Temporal down) retries, as alerting systems do; an alert counts as accepted
-once intake answered.
+the worker is SIGKILLed twice, and the Temporal server is stopped and restarted once. The
+engine's budgets are lifted (to four times --alerts), or most actions would wait for approval.
+A sender that is refused (Temporal down) retries, as alerting systems do; an alert counts as
+accepted once intake answered.
 
 It prints one JSON line:
 - accepted, contained (every action executed), failed (not contained within --deadline s);
 - lost: accepted alerts with no response in Temporal or no alert_received event (must be 0);
-- applied_twice: side effects the emulator applied beyond one per executed, changed action
-  (must be 0), counted from the emulator's effects for the three write routes;
+- applied_twice: writes the emulator applied beyond what the executed actions allow (must be
+  0): one per executed revoke_sessions (harmless to repeat), one per distinct target of
+  disable_sign_in (reads first) and block_outbound (one shared rule per device), counted from
+  the emulator's effects for the three write routes;
 - p50_s and p99_s: time to containment, from acceptance to the response's last executed event;
 - wall_s: the whole storm, from the first alert to the last containment or the deadline.
 """
@@ -186,6 +189,11 @@ async def run(args: argparse.Namespace, root: Path) -> dict[str, Any]:
     (root / "riposte").mkdir()
     storm.env = riposte_env(process_env(pycache=True), root, address, tenant, QUEUE)
     storm.env["RIPOSTE_POLICIES_DIR"] = str(policies)
+    # The storm is about crashes and throttling, not the guardrails: at the default budgets
+    # (10 per action, 50 in all per hour) every action past the first few waits for approval.
+    lifted = str(4 * args.alerts)
+    storm.env["RIPOSTE_GUARDRAILS__BUDGET_PER_ACTION"] = lifted
+    storm.env["RIPOSTE_GUARDRAILS__BUDGET_TOTAL"] = lifted
     storm.start_worker()
     client = await Client.connect(address, data_converter=pydantic_data_converter)
     service = ResponseService(client, QUEUE)
@@ -220,7 +228,7 @@ async def run(args: argparse.Namespace, root: Path) -> dict[str, Any]:
     wall = time.time() - begin
     contained = await contained_ids(service, storm.accepted, done)
     received = {e.response_id for e in store.query(AuditFilter(kind=AuditKind.ALERT_RECEIVED))}
-    changed = await changed_actions(service, storm.accepted)
+    allowed = most_writes(await executed_actions(service, storm.accepted))
     effects = dict(emulator.state.effects)
     store.close()
     if storm.worker is not None:
@@ -240,7 +248,7 @@ async def run(args: argparse.Namespace, root: Path) -> dict[str, Any]:
         "accepted": len(storm.accepted),
         "contained": len(contained),
         "lost": len([rid for rid in storm.accepted if rid not in received]),
-        "applied_twice": sum(max(0, applied[a] - changed.get(a, 0)) for a in applied),
+        "applied_twice": sum(max(0, applied[a] - allowed.get(a, 0)) for a in applied),
         "failed": len(storm.accepted) - len(contained),
         "p50_s": round(percentile(times, 0.5), 2) if times else None,
         "p99_s": round(percentile(times, 0.99), 2) if times else None,
@@ -249,7 +257,7 @@ async def run(args: argparse.Namespace, root: Path) -> dict[str, Any]:
         "temporal_restarts": 1,
         "fault_share": args.fault,
         "effects": applied,
-        "changed": changed,
+        "most_writes": allowed,
     }
 
 
@@ -272,15 +280,30 @@ async def contained_ids(
     return out
 
 
-async def changed_actions(service: ResponseService, accepted: dict[str, float]) -> dict[str, int]:
-    """Executed actions that changed the tenant, by action: one emulator effect each."""
-    counts: dict[str, int] = {}
+async def executed_actions(
+    service: ResponseService, accepted: dict[str, float]
+) -> dict[str, tuple[int, set[str]]]:
+    """Executed actions by action: how many, and on how many distinct targets."""
+    found: dict[str, tuple[int, set[str]]] = {}
     for rid in accepted:
         with contextlib.suppress(Exception):
             for action in (await service.view(rid)).actions:
-                if action.state is ActionState.EXECUTED and action.result and action.result.changed:
-                    counts[action.action.value] = counts.get(action.action.value, 0) + 1
-    return counts
+                if action.state is ActionState.EXECUTED:
+                    count, targets = found.get(action.action.value, (0, set()))
+                    found[action.action.value] = (count + 1, targets | {action.target})
+    return found
+
+
+def most_writes(executed: dict[str, tuple[int, set[str]]]) -> dict[str, int]:
+    """The writes each action may cause at most when nothing is applied twice.
+
+    revoke_sessions is harmless to repeat, so every executed one POSTs; disable_sign_in reads
+    the state first and block_outbound shares one rule per device, so each target is written
+    once, however many responses (and retries after a lost result) execute on it."""
+    return {
+        action: count if action == "revoke_sessions" else len(targets)
+        for action, (count, targets) in executed.items()
+    }
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:

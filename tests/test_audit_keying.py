@@ -101,8 +101,9 @@ def _legacy(url: str, count: int) -> None:
     """A store as Riposte wrote it before 0002: schema 1, an unkeyed chain of `count` events."""
     first = migrations(Backend.SQLITE if url.startswith(SQLITE_PREFIX) else Backend.POSTGRES)[0]
     _, events = chain.extend(records(count), {}, 0, chain.GENESIS_HASH)
-    rows = [tuple(chain.row_of(e)[c] for c in chain.COLUMNS) for e in events]
-    insert = f"INSERT INTO audit_events ({', '.join(chain.COLUMNS)}) VALUES "
+    columns = [c for c in chain.COLUMNS if c != "incident_id"]  # 0005 added it
+    rows = [tuple(chain.row_of(e)[c] for c in columns) for e in events]
+    insert = f"INSERT INTO audit_events ({', '.join(columns)}) VALUES "
     if url.startswith(SQLITE_PREFIX):
         path = Path(url.removeprefix(SQLITE_PREFIX))
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -112,7 +113,7 @@ def _legacy(url: str, count: int) -> None:
             )
             raw.executescript(first.sql)
             raw.execute("INSERT INTO schema_version VALUES (1, 'then')")
-            raw.executemany(insert + f"({', '.join('?' for _ in chain.COLUMNS)})", rows)
+            raw.executemany(insert + f"({', '.join('?' for _ in columns)})", rows)
             raw.execute("UPDATE audit_head SET seq = ?, hash = ?", (count, events[-1].hash))
         return
     with psycopg.connect(url) as conn:
@@ -122,7 +123,7 @@ def _legacy(url: str, count: int) -> None:
         )
         conn.execute(first.sql.encode())
         conn.execute("INSERT INTO schema_version (version) VALUES (1)")
-        marks = ", ".join("%s" for _ in chain.COLUMNS)
+        marks = ", ".join("%s" for _ in columns)
         with conn.cursor() as cursor:
             cursor.executemany((insert + f"({marks})").encode(), rows)
         conn.execute("UPDATE audit_head SET seq = %s, hash = %s", (count, events[-1].hash))
