@@ -63,3 +63,29 @@ async def own_responses(
 ) -> list[str]:
     incident = await service.incidents.view(incident_id)
     return [r for r in incident.responses if r not in members]
+
+
+async def test_an_incident_never_takes_over_an_earlier_chains_response(
+    make_stack: StackFactory,
+) -> None:
+    """Two incident chains with the same numbers (here two task queues on one server; in
+    production a TrackIncident terminated and started afresh) each start their own campaign
+    response: the second never mistakes the first's still-running block for its own."""
+    ours = []
+    for _ in range(2):
+        stack = await make_stack({"m365-account-takeover": TAKEOVER, "m365-campaign": CAMPAIGN})
+        ids = [
+            (await stack.service.submit(takeover_alert(f"{name}@contoso.com"))).response_id
+            for name in ACCOUNTS[:2]
+        ]
+        incident = await incident_of(stack.service.incidents, ids[0], alerts=2)
+        [own] = await eventually(
+            lambda: own_responses(stack.service, incident.incident_id, ids),
+            until=lambda found: len(found) == 1,
+            what="the campaign's own response",
+        )
+        view = await wait_for(stack.service, own, all_in(ActionState.EXECUTED))
+        assert view.incident_id == incident.incident_id
+        ours.append((incident.incident_id, own))
+    assert ours[0][0] == ours[1][0]  # the same incident numbers ...
+    assert ours[0][1] != ours[1][1]  # ... and a response of each chain's own

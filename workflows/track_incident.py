@@ -139,11 +139,18 @@ class TrackIncident:
     async def _start_response(self, record: IncidentRecord, task: IncidentTask) -> str:
         """Start the response to one incident-scope task; its id ("" if it could not start)."""
         alert = incident_alert(task, record.members)
+        response_id = alert.key
+        if workflow.patched("incident-responses-per-chain"):
+            # The incident's numbers start again if this workflow is ever terminated and started
+            # afresh; its responses must not take over the ids of an earlier chain's responses
+            # (or of another task queue's, on a shared server). The chain's first run id holds
+            # through continue-as-new and reset.
+            response_id = f"{alert.key}@{workflow.info().first_execution_run_id[:8]}"
         try:
             await workflow.start_child_workflow(
                 "RespondToAlert",
                 RespondInput(alert=alert, incident=task),
-                id=alert.key,
+                id=response_id,
                 # Abandoned: the response outlives this run (continue-as-new) and its own timers.
                 parent_close_policy=workflow.ParentClosePolicy.ABANDON,
                 id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
@@ -156,8 +163,8 @@ class TrackIncident:
                 memo={"alert_name": alert.name},
             )
         except WorkflowAlreadyStartedError:
-            return alert.key  # started by an earlier run of this workflow
-        return alert.key
+            return response_id  # started by an earlier run of this chain (before a reset)
+        return response_id
 
     async def _snapshot(self) -> PolicySnapshot | None:
         """The policies now; None while they cannot be loaded (the joins still go through, and
