@@ -29,11 +29,7 @@ async def test_five_hijacked_accounts_are_one_incident_contained_from_the_second
     await wait_for(stack.service, first, all_in(ActionState.PENDING_APPROVAL))
     second = (await stack.service.submit(takeover_alert(upns[1]))).response_id
     two = await incident_of(stack.service.incidents, first, alerts=2)
-    [own] = await eventually(
-        lambda: own_responses(stack.service, two.incident_id, [first, second]),
-        until=lambda found: len(found) == 1,
-        what="the campaign's own response",
-    )
+    own = await own_response(stack.service, two.incident_id, [first, second])
     view = await wait_for(stack.service, own, all_in(ActionState.EXECUTED))
     assert [(a.action.value, a.target) for a in view.actions] == [
         ("block_sign_in_from", "198.51.100.7")
@@ -58,11 +54,17 @@ async def test_five_hijacked_accounts_are_one_incident_contained_from_the_second
     assert [r for r in incident.responses if r not in ids] == [own]  # one IP, one block
 
 
-async def own_responses(
-    service: ResponseService, incident_id: str, members: list[str]
-) -> list[str]:
-    incident = await service.incidents.view(incident_id)
-    return [r for r in incident.responses if r not in members]
+async def own_response(service: ResponseService, incident_id: str, members: list[str]) -> str:
+    """The one response of the incident that is not one of its members' (the campaign's own)."""
+
+    async def others() -> list[str]:
+        incident = await service.incidents.view(incident_id)
+        return [r for r in incident.responses if r not in members]
+
+    [own] = await eventually(
+        others, until=lambda found: len(found) == 1, what="the campaign's own response"
+    )
+    return own
 
 
 async def test_an_incident_never_takes_over_an_earlier_chains_response(
@@ -79,11 +81,7 @@ async def test_an_incident_never_takes_over_an_earlier_chains_response(
             for name in ACCOUNTS[:2]
         ]
         incident = await incident_of(stack.service.incidents, ids[0], alerts=2)
-        [own] = await eventually(
-            lambda: own_responses(stack.service, incident.incident_id, ids),
-            until=lambda found: len(found) == 1,
-            what="the campaign's own response",
-        )
+        own = await own_response(stack.service, incident.incident_id, ids)
         view = await wait_for(stack.service, own, all_in(ActionState.EXECUTED))
         assert view.incident_id == incident.incident_id
         ours.append((incident.incident_id, own))
