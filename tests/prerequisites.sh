@@ -3,7 +3,8 @@
 #   - PostgreSQL on 127.0.0.1:5432 (trust auth, user postgres): the production audit store's
 #     tests. A local cluster that is down is started (pg_ctlcluster).
 #   - Debian's Chromium (/usr/bin/chromium): the console tests drive it headless.
-#   - podman (with runc, netavark and aardvark-dns, which docker/offline/containers.conf names)
+#   - podman (with runc, netavark and aardvark-dns, which docker/offline/containers.conf names,
+#     and iptables, without which netavark fails: "No such file or directory (os error 2)")
 #     and debootstrap: tests/test_containers.py builds the images offline and runs the stack
 #     (with podman-compose from the dev lock); docker-compose: tests/test_docker.py validates
 #     the compose file.
@@ -42,6 +43,7 @@ declare -A wanted=(
     [runc]=runc
     [netavark]=/usr/lib/podman/netavark
     [aardvark-dns]=/usr/lib/podman/aardvark-dns
+    [iptables]=iptables
     [debootstrap]=debootstrap
     [docker-compose]=docker-compose
 )
