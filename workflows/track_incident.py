@@ -48,6 +48,9 @@ with workflow.unsafe.imports_passed_through():
     from riposte.response import RespondInput, ResponseStatus
     from riposte.temporal_server import INCIDENT_ID, RESPONSE_STATUS
 
+# Workflow changes that running incidents must replay across, each taken with workflow.patched(ID).
+RESPONSES_PER_CHAIN = "incident-responses-per-chain"  # v8: response ids carry the chain's run id
+
 KEPT_CLOSED = 20  # closed incidents kept in full; older ones are dropped from the state
 SNAPSHOT_TIMEOUT = timedelta(seconds=30)
 SNAPSHOT_RETRY = RetryPolicy(maximum_attempts=3)
@@ -125,7 +128,7 @@ class TrackIncident:
         record = record.model_copy(
             update={
                 "fired": (*record.fired, *(fired_key(t) for t in plan.tasks)),
-                "responses": (*record.responses, *(rid for rid in started if rid)),
+                "responses": (*record.responses, *started),
                 "escalations": (*record.escalations, *plan.escalations),
             }
         )
@@ -137,10 +140,10 @@ class TrackIncident:
         )
 
     async def _start_response(self, record: IncidentRecord, task: IncidentTask) -> str:
-        """Start the response to one incident-scope task; its id ("" if it could not start)."""
+        """Start the response to one incident-scope task (or find it started); its id."""
         alert = incident_alert(task, record.members)
         response_id = alert.key
-        if workflow.patched("incident-responses-per-chain"):
+        if workflow.patched(RESPONSES_PER_CHAIN):
             # The incident's numbers start again if this workflow is ever terminated and started
             # afresh; its responses must not take over the ids of an earlier chain's responses
             # (or of another task queue's, on a shared server). The chain's first run id holds
