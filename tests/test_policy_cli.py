@@ -195,3 +195,22 @@ def test_policy_test_reads_stdin_in_a_real_process() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert len(json.loads(done.stdout)["actions"]) == 7
+
+
+def test_a_reader_that_leaves_early_is_no_error() -> None:
+    """`riposte policy backtest ... | head -c 16`: the closed pipe ends the command quietly, exit 0."""
+    riposte = Path(sys.executable).parent / "riposte"
+    demo_alerts = Path(__file__).parents[1] / "riposte" / "demo_alerts.json"
+    done = subprocess.run(
+        f"'{riposte}' policy backtest --alerts '{demo_alerts}' --format json | head -c 16; "
+        'exit "${PIPESTATUS[0]}"',
+        shell=True,
+        executable="/bin/bash",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    assert done.stdout.startswith("{")

@@ -31,13 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in GROUPS:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as err:
-            if err.name != name:
-                raise
-            continue  # a group not built yet
-        module.register(sub)
+        importlib.import_module(name).register(sub)
     return parser
 
 
@@ -57,6 +51,8 @@ def main() -> None:
         code = exc.code if isinstance(exc.code, int) else common.USAGE
     except KeyboardInterrupt:
         code = 130
+    except BrokenPipeError:  # `riposte audit | head`: the reader has gone, which is no error
+        code = 0
     common.exit_now(code)
 
 

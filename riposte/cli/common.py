@@ -93,6 +93,9 @@ def exit_now(code: int) -> None:
     (temporalio/sdk-python#300, a PyGILState_Release error); flushing and leaving with
     os._exit keeps the exit code the command meant.
     """
-    sys.stdout.flush()
-    sys.stderr.flush()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BrokenPipeError:  # `riposte audit | head`: the reader has gone
+            pass
     os._exit(code)
