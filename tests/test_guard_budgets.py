@@ -148,3 +148,22 @@ def test_the_ledger_lives_in_the_audit_stores_database(tmp_path: Path) -> None:
     request = BudgetRequest(response_id="r", action_id=str(uuid.uuid4()), action="x")
     assert ledger.spend(request, BudgetLimits(), datetime.now(UTC)).granted
     ledger.close()
+
+
+async def test_past_its_budget_an_action_never_runs_on_the_policy_timeout(
+    make_stack: StackFactory,
+) -> None:
+    """A budget asked a human: `on_timeout: execute` does not stand in for one. Under a budget
+    of 1, the second alert's action expires unanswered instead of running."""
+    policy = EVERYTHING.replace(
+        "actions: [disable_sign_in, revoke_sessions]",
+        "actions: [revoke_sessions]\napproval: {timeout: 2s, on_timeout: execute}",
+    )
+    guard = Guardrails(budget_per_action=1, budget_total=None)
+    stack = await make_stack({"near-everything": policy}, guardrails=guard)
+    rids = [(await stack.service.submit(everything_alert(n))).response_id for n in range(2)]
+    done = all_in(ActionState.EXECUTED, ActionState.EXPIRED)
+    views = [await wait_for(stack.service, rid, done) for rid in rids]
+    assert [v.actions[0].state for v in views] == [ActionState.EXECUTED, ActionState.EXPIRED]
+    expired = stack.store.query(AuditFilter(kind=AuditKind.APPROVAL_EXPIRED))
+    assert [e.detail for e in expired] == ["nobody answered; no action taken"]

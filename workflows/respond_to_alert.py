@@ -63,6 +63,7 @@ BUDGETS = "engine-wide-budgets"  # autonomous actions spend a shared budget, els
 PROTECTED_IN_ACTIVITY = "protected-in-activity"  # an activity's Protected refusal: excluded
 INCIDENT_MEMBERSHIP = "incident-membership"  # v5: joins its incident, takes its escalations
 ADDRESSES_NORMALISED = "addresses-normalised"  # v7: IPs normalised before exclusions and guards
+OVER_BUDGET_EXPIRES = "over-budget-never-executes-on-timeout"  # asked for budget: a human decides
 JOIN_WAIT = timedelta(seconds=30)  # how long a joined response waits to learn its incident
 POLICY_RETRY_SECONDS = 10  # while the policies cannot be loaded, try again this often
 
@@ -388,7 +389,11 @@ class RespondToAlert:
         return False
 
     async def _expire(self, action: ActionRecord) -> bool:
+        """The policy's `on_timeout`, except that an action past its budget asked a human, and
+        without one it never runs (patched lazily: only such actions take the marker)."""
         execute = action.plan.on_timeout is OnTimeout.EXECUTE
+        if execute and action.over_budget and workflow.patched(OVER_BUDGET_EXPIRES):
+            execute = False
         then = "executing as the policy says" if execute else "no action taken"
         state = ActionState.PLANNED if execute else ActionState.EXPIRED
         await self._enter(action, state, AuditKind.APPROVAL_EXPIRED, f"nobody answered; {then}")
