@@ -116,4 +116,6 @@ async def test_an_incident_past_its_history_bound_continues_as_new_keeping_every
     query = f"WorkflowType = 'TrackIncident' AND TaskQueue = '{stack.settings.task_queue}'"
     runs = [wf async for wf in temporal_client.list_workflows(query)]
     assert len(runs) > 1 and len({wf.id for wf in runs}) == 1
+    listed = [i.incident_id for i in await stack.service.incidents.list()]
+    assert listed == [incident.incident_id]  # once, though its workflow has several runs
     await settle(stack.service, ids)

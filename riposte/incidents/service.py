@@ -67,10 +67,15 @@ class IncidentService:
             raise Unavailable(f"Temporal: {err.message}") from err
 
     async def list(self, limit: int = 50) -> builtins.list[IncidentView]:
-        """Incidents of this task queue, the latest alert first."""
-        query = f"WorkflowType = 'TrackIncident' AND TaskQueue = {_quoted(self._task_queue)}"
+        """Incidents of this task queue, the latest alert first. A chain that continued as new
+        is listed once: by its latest run (the earlier runs' status says so)."""
+        query = (
+            f"WorkflowType = 'TrackIncident' AND TaskQueue = {_quoted(self._task_queue)}"
+            " AND ExecutionStatus != 'ContinuedAsNew'"
+        )
         try:
-            ids = [wf.id async for wf in self._client.list_workflows(query, limit=limit)]
+            listed = self._client.list_workflows(query, limit=limit)
+            ids = list(dict.fromkeys([wf.id async for wf in listed]))  # a run may be mid-hop
         except RPCError as err:
             raise Unavailable(f"Temporal: {err.message}") from err
         gate = asyncio.Semaphore(_QUERIES)
