@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 from temporalio.client import Client
 
+import riposte
+from riposte.alerts import Alert
 from riposte.response import ActionState
-from riposte.settings import IncidentSettings
+from riposte.settings import Guardrails, IncidentSettings
 from tests.incidents import incident_of, settle
 from tests.plugins.temporal import StackFactory
 from tests.responses import (
@@ -119,3 +124,42 @@ async def test_an_incident_past_its_history_bound_continues_as_new_keeping_every
     listed = [i.incident_id for i in await stack.service.incidents.list()]
     assert listed == [incident.incident_id]  # once, though its workflow has several runs
     await settle(stack.service, ids)
+
+
+async def test_seed_twos_eleven_breaches_are_one_incident_with_one_rule_per_nsg(
+    make_stack: StackFactory, emulator_seam: Any
+) -> None:
+    """The VPN device's eleven model breaches (the demo's seed 2) join one incident, and their
+    blocks share rules: each NSG that protects 10.8.0.25 holds one rule per block, not eleven."""
+    timeline = json.loads((Path(riposte.__file__).parent / "demo_timeline.json").read_text())
+    breaches = [Alert.model_validate(a) for a in timeline[-1]["alerts"]]
+    assert len(breaches) == 11 and {a.entities.ip for a in breaches} == {VPN_IP}
+    every_breach = network_policy("autonomous").replace(
+        'name: ["Device / Suspicious SMB Scanning Activity", "Device / Network Scan",\n'
+        '         "Device / Attack and Recon Tools", "Device / SMB Session Brute Force*"]',
+        'name: "*"',
+    )
+    unlimited = Guardrails(budget_per_action=None, budget_total=None)
+    stack = await make_stack({"network-lateral-movement": every_breach}, guardrails=unlimited)
+    executed = all_in(ActionState.EXECUTED)
+    first = (await stack.service.submit(breaches[0])).response_id
+    await wait_for(stack.service, first, executed)
+    rules = _riposte_rules(emulator_seam)
+    assert {nsg: len(names) for nsg, names in rules.items()} == {"nsg-servers": 1, "nsg-vpn": 1}
+    ids = [first, *[(await stack.service.submit(a)).response_id for a in breaches[1:]]]
+    views = [await wait_for(stack.service, rid, executed) for rid in ids]
+    assert all(len(v.actions) == 2 for v in views)
+    incident = await incident_of(stack.service.incidents, ids[0], alerts=11)
+    assert incident.key == f"target:{VPN_IP}" and set(incident.responses) == set(ids)
+    assert {v.incident_id for v in views} == {incident.incident_id}
+    assert _riposte_rules(emulator_seam) == rules  # ten more responses, no rule more
+    await settle(stack.service, ids)
+
+
+def _riposte_rules(seam: Any) -> dict[str, set[str]]:
+    """The rules Riposte holds, by NSG (the seed holds none)."""
+    held = {
+        name: {r["name"] for r in nsg["security_rules"] if r["name"].startswith("riposte-")}
+        for name, nsg in seam.state()["nsgs"].items()
+    }
+    return {name: names for name, names in held.items() if names}
