@@ -8,10 +8,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from temporalio.client import Client
 
 import riposte
 from riposte.alerts import Alert
+from riposte.cli import run
 from riposte.response import ActionState
 from riposte.settings import Guardrails, IncidentSettings
 from tests.incidents import incident_of, settle
@@ -163,3 +165,43 @@ def _riposte_rules(seam: Any) -> dict[str, set[str]]:
         for name, nsg in seam.state()["nsgs"].items()
     }
     return {name: names for name, names in held.items() if names}
+
+
+async def test_the_incident_commands_list_and_tell_an_incident(
+    make_stack: StackFactory,
+    temporal_client: Client,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`riposte incidents --format json` gives DESIGN's keys; `riposte incident show ID` tells
+    the incident's accounts and its alerts; an unknown id is an error, not a traceback."""
+    stack = await make_stack({"m365-account-takeover": takeover_policy("passive")})
+    ids = [
+        (await stack.service.submit(takeover_alert(user))).response_id
+        for user in ("adele@contoso.com", "ben@contoso.com")
+    ]
+    incident = await incident_of(stack.service.incidents, ids[0], alerts=2)
+    await settle(stack.service, ids)
+    monkeypatch.setenv("TEMPORAL_ADDRESS", temporal_client.service_client.config.target_host)
+    monkeypatch.setenv("RIPOSTE_TASK_QUEUE", stack.settings.task_queue)
+    data_dir = ["--data-dir", str(stack.settings.data_dir)]
+    capsys.readouterr()
+
+    assert await asyncio.to_thread(run, ["incidents", "--format", "json", *data_dir]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [i["incident_id"] for i in listed] == [incident.incident_id]
+    keys = {"incident_id", "key", "status", "accounts", "devices", "attacker_ips", "alerts"}
+    assert keys | {"responses"} <= set(listed[0])
+    assert listed[0]["alerts"] == 2 and set(ids) <= set(listed[0]["responses"])
+    assert listed[0]["attacker_ips"] == ["198.51.100.7"]
+
+    assert await asyncio.to_thread(run, ["incident", "show", incident.incident_id, *data_dir]) == 0
+    told = capsys.readouterr().out
+    assert "adele@contoso.com" in told and "ben@contoso.com" in told and "198.51.100.7" in told
+    show_json = ["incident", "show", incident.incident_id, "--format", "json", *data_dir]
+    assert await asyncio.to_thread(run, show_json) == 0
+    assert json.loads(capsys.readouterr().out)["incident_id"] == incident.incident_id
+
+    unknown = ["incident", "show", "no-such-incident", *data_dir]
+    assert await asyncio.to_thread(run, unknown) != 0
+    assert "Traceback" not in capsys.readouterr().err
