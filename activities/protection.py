@@ -21,6 +21,7 @@ import ipaddress
 import time
 from collections.abc import Awaitable, Callable, Iterable
 
+from msgraph.generated.models.directory_role import DirectoryRole
 from msgraph.generated.models.user import User
 from msgraph.graph_service_client import GraphServiceClient
 from temporalio import activity
@@ -101,15 +102,25 @@ class ProtectedEntities:
                 self._read_at = time.monotonic()
             return self._members
 
+    async def role_templates(self) -> list[str]:
+        """The template ids of the protected roles active in the tenant: what a Conditional
+        Access policy excludes by (`excludeRoles`)."""
+        with translated("reading the protected directory roles"):
+            return [r.role_template_id for r in await self._protected_roles() if r.role_template_id]
+
+    async def _protected_roles(self) -> list[DirectoryRole]:
+        if not self._roles:
+            return []
+        roles = await self._graph.directory_roles.get()
+        found = roles.value if roles and roles.value else []
+        return [r for r in found if (r.display_name or "").casefold() in self._roles and r.id]
+
     async def _read_members(self) -> dict[str, str]:
         members: dict[str, str] = {}
         with translated("reading the protected directory roles"):
-            roles = await self._graph.directory_roles.get()
-            for role in roles.value if roles and roles.value else []:
-                name = role.display_name or ""
-                if name.casefold() not in self._roles or not role.id:
-                    continue
-                page = await self._graph.directory_roles.by_directory_role_id(role.id).members.get()
+            for role in await self._protected_roles():
+                name, role_id = role.display_name or "", str(role.id)
+                page = await self._graph.directory_roles.by_directory_role_id(role_id).members.get()
                 while page is not None:
                     for member in page.value or []:
                         upn = member.user_principal_name if isinstance(member, User) else None
@@ -119,7 +130,7 @@ class ProtectedEntities:
                     if not link:
                         break
                     page = (
-                        await self._graph.directory_roles.by_directory_role_id(role.id)
+                        await self._graph.directory_roles.by_directory_role_id(role_id)
                         .members.with_url(link)
                         .get()
                     )

@@ -5,7 +5,8 @@ every account but the protected ones.
     block:   range = validation.sign_in_range(ip, prefix)   (private, reserved, too wide: refused)
              location missing -> POST it with the range; else PATCH ipRanges + range (a set)
              policy missing   -> POST it (state: tenant.sign_in_block_state), all users and
-                                 client apps, protected accounts excluded, grant: block
+                                 client apps, protected accounts and the protected
+                                 directory roles (excludeRoles) excluded, grant: block
     revert:  PATCH ipRanges - the ranges THIS action added (never ranges others added); when
              that empties the location, the policy and the location are deleted (Graph refuses
              an empty location; the next block creates both again)
@@ -54,6 +55,7 @@ from temporalio.exceptions import ApplicationError
 from activities import progress
 from activities.errors import status_of, translated
 from activities.outcome import outcome
+from activities.protection import ProtectedEntities
 from riposte.actions import validation
 from riposte.actions.catalogue import BLOCK_SIGN_IN_FROM, UNBLOCK_SIGN_IN_FROM
 from riposte.actions.payloads import ActionInput, ActionName, ActionResult, RevertInput, RevertState
@@ -142,11 +144,13 @@ class SignInBlockActivities:
         tenant: TenantSettings,
         protected_users: Sequence[str],
         ledger: Ledger | None = None,
+        protection: ProtectedEntities | None = None,
     ) -> None:
         self.graph = graph
         self.tenant = tenant
         self.ledger = ledger
         self.protected_users = tuple(protected_users)
+        self.protection = protection  # its roles' holders are excluded from the policy too
         self.ranges = NamedLocationRanges(graph, tenant.sign_in_block_location)
         self._policies = graph.identity.conditional_access.policies
 
@@ -172,6 +176,8 @@ class SignInBlockActivities:
             name, state = self.tenant.sign_in_block_policy, self.tenant.sign_in_block_state
             calls.append(f"POST {_POLICIES} displayName='{name}' state={state.value}")
             but = ", ".join(self.protected_users) or "none"
+            if self.protection is not None:
+                but += " and the holders of the protected directory roles"
             policy = f" the Conditional Access policy '{name}' ({state.value}) blocking sign-ins"
             steps.append(("create", "created", f"{policy} from it for every account but {but}"))
         if request.simulate:
@@ -275,12 +281,15 @@ class SignInBlockActivities:
 
     async def _create_policy(self, location_id: str) -> None:
         excluded = [await self._user_id(upn) for upn in self.protected_users]
+        roles = await self.protection.role_templates() if self.protection else []
         policy = ConditionalAccessPolicy(
             display_name=self.tenant.sign_in_block_policy,
             state=ConditionalAccessPolicyState(self.tenant.sign_in_block_state.value),
             conditions=ConditionalAccessConditionSet(
                 users=ConditionalAccessUsers(
-                    include_users=["All"], exclude_users=[uid for uid in excluded if uid]
+                    include_users=["All"],
+                    exclude_users=[uid for uid in excluded if uid],
+                    exclude_roles=roles,
                 ),
                 applications=ConditionalAccessApplications(include_applications=["All"]),
                 client_app_types=[ConditionalAccessClientApp.All],  # legacy protocols too

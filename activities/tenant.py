@@ -48,7 +48,9 @@ class TenantActivities(list[Callable[..., Any]]):
         self.clients = clients
         self.ledger = ledger
         self.network = NetworkActivities(clients.network, tenant, ledger)
-        self.sign_in_block = SignInBlockActivities(clients.graph, tenant, protected_users, ledger)
+        self.sign_in_block = SignInBlockActivities(
+            clients.graph, tenant, protected_users, ledger, protection
+        )
         blobs = blob_services(tenant, clients.credential)
         self._bound = _bind(
             (

@@ -23,6 +23,7 @@ ATTACKER = "198.51.100.7"
 BLOCK = ActionName.BLOCK_SIGN_IN_FROM
 LOCATION = "Riposte blocked sign-ins"
 POLICY = "Riposte: block sign-ins from attacker ranges"
+GLOBAL_ADMINISTRATOR = "62e90394-69f5-4237-9190-012177145e10"  # its role template id
 GUARD = Settings(protected_users=("breakglass@contoso.com",))
 
 
@@ -44,7 +45,9 @@ async def test_simulate_says_both_would_be_created_and_creates_nothing(
     result = await run(acts.act(BLOCK), action_input(BLOCK, ATTACKER, simulate=True, prefix=32))
     assert not result.changed
     assert result.summary.startswith("would block sign-ins from 198.51.100.7/32: create the named")
-    assert "every account but breakglass@contoso.com" in result.summary
+    assert "every account but breakglass@contoso.com and the holders of the protected" in (
+        result.summary
+    )
     assert [call.split(" ")[0:2] for call in result.api_calls] == [
         ["POST", "/identity/conditionalAccess/namedLocations"],
         ["POST", "/identity/conditionalAccess/policies"],
@@ -57,7 +60,8 @@ async def test_block_creates_location_and_policy_and_revert_removes_them(
     acts: TenantActivities, emulator_seam: EmulatorSeam, tenant: TenantSettings
 ) -> None:
     """The first block creates the location with the range and an enabled policy that blocks
-    every account but the protected one; its revert leaves nothing behind."""
+    every account but the protected one and the Global Administrators (by role template); its
+    revert leaves nothing behind."""
     request = action_input(BLOCK, ATTACKER, prefix=24)
     result = await run(acts.act(BLOCK), request)
     assert result.changed and result.revert.ranges == ("198.51.100.0/24",)
@@ -67,6 +71,7 @@ async def test_block_creates_location_and_policy_and_revert_removes_them(
     assert policy["grantControls"]["builtInControls"] == ["block"]
     users = policy["conditions"]["users"]
     assert users["includeUsers"] == ["All"] and len(users["excludeUsers"]) == 1
+    assert users["excludeRoles"] == [GLOBAL_ADMINISTRATOR]
 
     undone = await run(acts.revert(BLOCK), revert_input(request, result))
     assert undone.changed and "deleted" in undone.summary
