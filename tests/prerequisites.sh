@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # What `make test` needs beside .venv, brought up where this machine allows, named where not:
 #   - PostgreSQL on 127.0.0.1:5432 (trust auth, user postgres): the production audit store's
-#     tests. A local cluster that is down is started (pg_ctlcluster).
+#     tests. A local cluster that is down is started (pg_ctlcluster); with none, and as root,
+#     Debian's postgresql is installed with trust auth on 127.0.0.1.
 #   - Debian's Chromium (/usr/bin/chromium): the console tests drive it headless.
 #   - podman (with runc, netavark and aardvark-dns, which docker/offline/containers.conf names,
 #     and iptables, without which netavark fails: "No such file or directory (os error 2)")
@@ -24,6 +25,28 @@ postgres_up() {
     fi
 }
 
+# A machine without PostgreSQL gets Debian's, its clusters trusting local TCP connections (for
+# the tests: this is no production setup).
+install_postgres() {
+    say "installing PostgreSQL from Debian, trusting connections from 127.0.0.1 (tests only)"
+    local log
+    log=$(mktemp)
+    if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+        --no-install-recommends postgresql; } >"$log" 2>&1; then
+        tail -n 20 "$log" >&2
+    fi
+    rm -f "$log"
+    for hba in /etc/postgresql/*/main/pg_hba.conf; do
+        [ -f "$hba" ] || continue
+        sed -i -E 's#^(host[[:space:]]+all[[:space:]]+all[[:space:]]+(127\.0\.0\.1/32|::1/128)[[:space:]]+)[^[:space:]]+#\1trust#' "$hba"
+        pg_ctlcluster --skip-systemctl-redirect "$(basename "$(dirname "$(dirname "$hba")")")" main stop \
+            >/dev/null 2>&1 || true  # started by the install with the old rules, if at all
+    done
+}
+
+if ! postgres_up && ! [ -d /etc/postgresql ] && can_apt; then
+    install_postgres
+fi
 if ! postgres_up; then
     if command -v pg_ctlcluster >/dev/null && [ -d /etc/postgresql ]; then
         for version in $(ls /etc/postgresql); do
