@@ -66,3 +66,19 @@ async def test_a_known_token_is_never_slowed_by_its_addresss_refusals(
         await api.http.get("/v1/audit")
     assert (await api.http.get("/v1/audit")).status_code == 429
     assert (await api.http.get("/v1/audit", headers=api.auth(Role.AUDITOR))).status_code == 200
+
+
+async def test_console_sign_ins_are_rate_limited_as_the_api_is(make_api: ApiFactory) -> None:
+    """Wrong tokens posted to the console's /login count toward the address's limit: past it,
+    429 and one folded `denied` event; a valid token still signs in."""
+    api = await make_api({})
+    statuses = [
+        (await api.http.post("/login", data={"token": f"rpt_guess{n}"})).status_code
+        for n in range(40)
+    ]
+    assert statuses[:30] == [401] * 30 and set(statuses[30:]) == {429}
+    [denied] = api.denied()
+    assert "401: 30" in denied.detail and "429: 10" in denied.detail
+    assert "rpt_guess" not in denied.model_dump_json()
+    signed = await api.http.post("/login", data={"token": api.token[Role.APPROVER], "next": "/"})
+    assert signed.status_code == 303
