@@ -28,7 +28,6 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Protocol
 
-from temporalio import activity
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -40,7 +39,13 @@ from riposte.audit.store import AuditStore
 from riposte.failures import misconfigured
 from riposte.holders.ledger import Ledger
 from riposte.holders.models import BlockKey, BlockKind, BlockState, Holder, SharedBlock
-from riposte.holders.report import Finding, FindingKind, ReconcileReport, ReconcileRequest
+from riposte.holders.report import (
+    RECONCILE_BLOCKS,
+    Finding,
+    FindingKind,
+    ReconcileReport,
+    ReconcileRequest,
+)
 from riposte.settings import TenantSettings
 
 MANUAL_RESPONSE = "cli"  # `riposte act`'s default response id: an admin's change, not a workflow
@@ -214,7 +219,7 @@ class ReconcileActivities:
     def __init__(self, reconciler: Reconciler) -> None:
         self._reconciler = reconciler
 
-    @activity.defn(name="reconcile_blocks")
+    @RECONCILE_BLOCKS.defn
     async def reconcile_blocks(self, request: ReconcileRequest) -> ReconcileReport:
         return await self._reconciler.run(request)
 

@@ -12,7 +12,7 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from riposte.holders.report import ReconcileReport, ReconcileRequest
+    from riposte.holders.report import RECONCILE_BLOCKS, ReconcileReport, ReconcileRequest
 
 SCHEDULE_ID = "riposte-reconcile"  # one per task queue: "riposte-reconcile-{task queue}"
 PASS_TIMEOUT = timedelta(minutes=5)
@@ -24,9 +24,9 @@ class ReconcileBlocks:
     @workflow.run
     async def run(self, request: ReconcileRequest) -> ReconcileReport:
         report: ReconcileReport = await workflow.execute_activity(
-            "reconcile_blocks",
+            RECONCILE_BLOCKS.name,
             request,
-            result_type=ReconcileReport,
+            result_type=RECONCILE_BLOCKS.result,
             start_to_close_timeout=PASS_TIMEOUT,
             retry_policy=PASS_RETRY,
         )

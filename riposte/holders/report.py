@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from riposte.activity_refs import ActivityRef
 from riposte.holders.models import BlockKind
 from riposte.model import Frozen
 
@@ -32,3 +33,6 @@ class ReconcileReport(Frozen):
     dry_run: bool
     findings: tuple[Finding, ...] = ()
     live_blocks: int = 0  # blocks every holder of which is still running
+
+
+RECONCILE_BLOCKS = ActivityRef("reconcile_blocks", ReconcileRequest, ReconcileReport)
