@@ -39,6 +39,16 @@ READ_USERS = Need(
     permission="User.Read.All",
     covered_by=("User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"),
 )
+READ_PROTECTED_ROLES = Need(
+    permission="RoleManagement.Read.Directory",
+    covered_by=(
+        "Directory.Read.All",
+        "Directory.ReadWrite.All",
+        "RoleManagement.ReadWrite.Directory",
+    ),
+)
+"""Reading the protected directory roles (activities/protection.py): the guard inside every user
+action needs it to know their members, whatever the action itself needs."""
 NETWORK_CONTRIBUTOR = AzureRole(
     role="Network Contributor",
     actions=(
@@ -259,7 +269,9 @@ BLOCK_SIGN_IN_FROM = ActionDescriptor(
         Need(permission="Policy.Read.All"),
         Need(permission="Policy.ReadWrite.ConditionalAccess"),
         READ_USERS,  # the protected accounts' object ids, which the policy excludes
+        READ_PROTECTED_ROLES,  # and the protected roles' template ids (excludeRoles)
     ),
+    public_targets_only=True,  # an incident's private addresses are its devices, not attackers
 )
 
 # force_password_change: PATCH /users/{id} passwordProfile.forceChangePasswordNextSignIn=true,

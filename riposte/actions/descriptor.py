@@ -90,6 +90,7 @@ class ActionDescriptor:
     params: type[ActionParameters] = ActionParameters
     graph: tuple[Need, ...] = ()
     azure: AzureRole | None = None
+    public_targets_only: bool = False  # answers an incident's public addresses only
 
     @property
     def reversible(self) -> bool:

@@ -9,20 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from riposte.actions.catalogue import CATALOGUE
-from riposte.actions.descriptor import AzureRole, Need, Target
+from riposte.actions.catalogue import CATALOGUE, READ_PROTECTED_ROLES
+from riposte.actions.descriptor import AzureRole, Target
 from riposte.actions.payloads import ActionName
-
-PROTECTED_ROLES = Need(
-    permission="RoleManagement.Read.Directory",
-    covered_by=(
-        "Directory.Read.All",
-        "Directory.ReadWrite.All",
-        "RoleManagement.ReadWrite.Directory",
-    ),
-)
-"""What the guard inside every user action needs to read the protected directory roles' members
-(activities/protection.py), whatever the action itself needs."""
 
 
 def missing_graph(actions: Iterable[ActionName], roles: Iterable[str]) -> dict[str, list[str]]:
@@ -33,7 +22,7 @@ def missing_graph(actions: Iterable[ActionName], roles: Iterable[str]) -> dict[s
     for name, entry in CATALOGUE.items():
         if name not in wanted:
             continue
-        guard = (PROTECTED_ROLES,) if entry.target is Target.USER else ()
+        guard = (READ_PROTECTED_ROLES,) if entry.target is Target.USER else ()
         for need in (*entry.graph, *guard):
             if not need.met_by(granted):
                 missing.setdefault(need.permission, []).append(name.value)

@@ -26,7 +26,6 @@ from riposte.policy.models import IncidentMatch, Match, Policy, Scope
 from riposte.policy.snapshot import PolicySnapshot, SnapshotPolicy
 
 SOURCE = "riposte"  # the source of the alerts an incident raises for its own responses
-SIGN_IN_BLOCKS = frozenset({"block_sign_in_from"})  # act on public addresses only
 
 
 class IncidentPlan(Frozen):
@@ -67,13 +66,14 @@ def unmet(incident: IncidentMatch, members: tuple[Member, ...]) -> str:
 
 def targets(spec_name: ActionName, members: tuple[Member, ...]) -> tuple[tuple[str, str], ...]:
     """(entity, target) pairs an action of an incident-scope policy acts on."""
-    entity = CATALOGUE[spec_name].target.value
+    entry = CATALOGUE[spec_name]
+    entity = entry.target.value
     found: dict[str, None] = {}
     for member in members:
         value = getattr(member.alert.entities, entity, None)
         if not isinstance(value, str) or not value:
             continue
-        if spec_name.value in SIGN_IN_BLOCKS and not is_public(value):
+        if entry.public_targets_only and not is_public(value):
             continue
         found.setdefault(value.casefold() if entity == "user" else value, None)
     return tuple((entity, value) for value in found)
