@@ -136,5 +136,5 @@ async def make_stack(
                 temporal_client, stack.settings.task_queue, f"{request.node.name}-{n}"
             )
         stop.set()
-        await task
+        await asyncio.wait_for(task, 60)  # a worker that cannot stop is a failure, not a hang
         stack.store.close()
