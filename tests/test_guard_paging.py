@@ -95,6 +95,33 @@ async def test_the_console_export_streams_every_event(make_api: ApiFactory) -> N
     assert len(rows) == 3001 and rows[0][0] == "seq"
 
 
+async def test_get_audit_streams_every_event_unless_a_page_is_asked_for(
+    make_api: ApiFactory,
+) -> None:
+    """GET /v1/audit without `limit` answers every matching event, past any page size, as JSON
+    and as CSV; with `limit`, one page and the next page's after_seq."""
+    api = await make_api({})
+    for start in range(0, 2500, 500):
+        api.stack.store.append(records(500, start))
+    total = len(api.stack.store.query(AuditFilter()))
+    auditor = api.auth(Role.AUDITOR)
+    whole = await api.http.get("/v1/audit", headers=auditor)
+    assert whole.status_code == 200 and whole.headers["content-type"] == "application/json"
+    body = whole.json()
+    assert len(body["events"]) == total >= 2500 and body["next_after_seq"] is None
+    assert [e["seq"] for e in body["events"]] == list(range(1, total + 1))
+    rows = list(
+        csv.reader(
+            io.StringIO(
+                (await api.http.get("/v1/audit", params={"format": "csv"}, headers=auditor)).text
+            )
+        )
+    )
+    assert len(rows) == total + 1 and rows[0][0] == "seq"
+    paged = (await api.http.get("/v1/audit", params={"limit": 10}, headers=auditor)).json()
+    assert len(paged["events"]) == 10 and paged["next_after_seq"] == 10
+
+
 def test_the_audit_cli_streams_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """`riposte audit --format json` prints every event as one JSON array."""
     _filled(tmp_path / "audit.db", 2500).close()

@@ -62,6 +62,9 @@ def mount(app: FastAPI) -> None:
     app.include_router(backtest.router)
 
 
+AUDIT_PAGE = 100  # events per page of the console's audit search
+
+
 @router.get("/login")
 async def login_form(next: str | None = None) -> Response:
     return page("login.html", next=safe_next(next))
@@ -216,7 +219,7 @@ async def audit(request: Request, user: Auditor) -> Response:
         problem = err.errors(include_input=False)[0]
         text = f"{'.'.join(str(p) for p in problem['loc'])}: {problem['msg']}"
         return page("message.html", 422, user=user, title="Check the filters", text=text)
-    result = await audit_page(api_context(request).audit, query)
+    result = await audit_page(api_context(request).audit, query, query.limit or AUDIT_PAGE)
     filters = query.model_dump(exclude={"format", "after_seq", "limit"}, exclude_none=True)
     following = (
         _relative(request.url.include_query_params(after_seq=result.next_after_seq))

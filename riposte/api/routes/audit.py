@@ -1,14 +1,16 @@
-"""GET /v1/audit: the audit trail, filtered and paginated, as JSON or CSV; and its verification."""
+"""GET /v1/audit: the audit trail, filtered, as JSON or CSV, streamed whole or paginated (with
+`limit`); and its verification."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import Field, field_validator
 
 from riposte.api.auth import Permission, require
@@ -16,7 +18,7 @@ from riposte.api.context import ApiContext, api_context
 from riposte.api.errors import Problem
 from riposte.api.tokens import Principal
 from riposte.audit.events import AuditEvent, AuditFilter, AuditKind, VerifyResult
-from riposte.audit.export import to_csv
+from riposte.audit.export import ExportFormat, events_of, stream, to_csv
 from riposte.audit.store import AuditStore
 from riposte.model import Frozen
 
@@ -37,7 +39,8 @@ class AuditFormat(StrEnum):
 
 
 class AuditQuery(Frozen):
-    """Every filter narrows the result; `since` <= time < `until`. Pages follow `after_seq`."""
+    """Every filter narrows the result; `since` <= time < `until`. Without `limit`, every event
+    that passes, streamed; with it, one page, and the next follows `after_seq`."""
 
     since: datetime | None = None
     until: datetime | None = None
@@ -48,7 +51,7 @@ class AuditQuery(Frozen):
     policy: str | None = None
     kind: AuditKind | None = None
     after_seq: int = Field(default=0, ge=0)
-    limit: int = Field(default=100, ge=1, le=1000)
+    limit: int | None = Field(default=None, ge=1, le=1000)
     format: AuditFormat = AuditFormat.JSON
 
     @field_validator("since", "until")
@@ -60,7 +63,8 @@ class AuditQuery(Frozen):
 
     def filter(self) -> AuditFilter:
         fields = self.model_dump(exclude={"format", "limit"})
-        return AuditFilter(**fields, limit=self.limit + 1)  # one more: is there a next page?
+        more = None if self.limit is None else self.limit + 1  # one more: is there a next page?
+        return AuditFilter(**fields, limit=more)
 
 
 class AuditPage(Frozen):
@@ -68,11 +72,25 @@ class AuditPage(Frozen):
     next_after_seq: int | None = None  # pass as after_seq for the next page; None: the last
 
 
-async def page(store: AuditStore, query: AuditQuery) -> AuditPage:
-    found = await asyncio.to_thread(store.query, query.filter())
-    events = found[: query.limit]
-    more = len(found) > query.limit
+async def page(store: AuditStore, query: AuditQuery, limit: int) -> AuditPage:
+    found = await asyncio.to_thread(
+        store.query, query.filter().model_copy(update={"limit": limit + 1})
+    )
+    events = found[:limit]
+    more = len(found) > limit
     return AuditPage(events=tuple(events), next_after_seq=events[-1].seq if more else None)
+
+
+def _whole(store: AuditStore, query: AuditQuery) -> Iterator[str]:
+    """Every event that passes, as the one page there is, a chunk of the store at a time (a
+    blocking iterator: Starlette runs it off the event loop)."""
+    events = events_of(store, query.filter())
+    if query.format is AuditFormat.CSV:
+        yield from stream(events, ExportFormat.CSV)
+        return
+    yield '{"events": '
+    yield from stream(events, ExportFormat.JSON)
+    yield ', "next_after_seq": null}\n'
 
 
 @router.get(
@@ -85,8 +103,16 @@ async def page(store: AuditStore, query: AuditQuery) -> AuditPage:
 async def get_audit(
     request: Request, query: Annotated[AuditQuery, Query()], _: Auditor, ctx: Context
 ) -> Response:
-    """Audit events in seq order. CSV carries the next page's `after_seq` in a header."""
-    result = await page(ctx.audit, query)
+    """Audit events in seq order: all of them, streamed, or with `limit` a page, whose next
+    page's `after_seq` is in a header (and in the JSON)."""
+    if query.limit is None:
+        csv = query.format is AuditFormat.CSV
+        return StreamingResponse(
+            _whole(ctx.audit, query),
+            media_type="text/csv; charset=utf-8" if csv else "application/json",
+            headers={"Content-Disposition": 'attachment; filename="audit.csv"'} if csv else {},
+        )
+    result = await page(ctx.audit, query, query.limit)
     headers: dict[str, str] = {}
     if result.next_after_seq is not None:
         headers[NEXT_HEADER] = str(result.next_after_seq)
