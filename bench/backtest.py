@@ -6,8 +6,9 @@
 For each size the script writes that many synthetic native alerts as NDJSON (a mix of both
 incidents' model names, unrelated models, and a few hundred users and addresses over a year),
 then, in a fresh child process so that its peak memory is its own, runs the backtest from the
-file (streamed reading, adapter parsing, evaluation, tallying) and, separately, the evaluation
-alone over alerts already parsed (up to 100k of them). It prints:
+file through the CLI's own path (`riposte.backtest.service.backtest`: streamed reading, adapter
+parsing, incidents regrown for the incident-scope policies, evaluation, tallying) and,
+separately, the evaluation alone over alerts already parsed (up to 100k of them). It prints:
 
 - alerts/s: end to end from the file, as `riposte policy backtest --alerts FILE` does;
 - evaluations/s: alert-by-policy evaluations per second of the compiled policies, both through
@@ -81,19 +82,18 @@ def synthetic(count: int, seed: int = 11) -> Iterator[str]:
 
 def child(path: Path) -> None:
     """Measure one file in this process and print the figures as JSON."""
-    from riposte.backtest.run import load_set, run
-    from riposte.backtest.sources import Tally, alerts_from_file, counted
+    from riposte.backtest.incidents import incident_policies
+    from riposte.backtest.run import load_set
+    from riposte.backtest.service import BacktestRequest, backtest
     from riposte.policy.engine import evaluate
     from riposte.policy.matchers import Facts
     from riposte.settings import Settings
 
     settings = Settings(policies_dir=ROOT / "policies")
-    policies = load_set(settings.policies_dir, settings)
-    tally = Tally()
     started = time.perf_counter()
-    backtest = run(counted(alerts_from_file(path), tally, print), policies)
-    report = backtest.report(bad_input=tally.bad)
+    report = backtest(BacktestRequest(files=(path,)), settings, on_bad=print)
     elapsed = time.perf_counter() - started
+    policies = load_set(settings.policies_dir, settings)
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
     from riposte.adapters import parse_alert
@@ -120,6 +120,7 @@ def child(path: Path) -> None:
         "evaluate_evals_per_s": len(sample) * count / evaluate_s,
         "peak_mb": peak_kb / 1024,
         "policies": count,
+        "incident_policies": len(incident_policies(snapshot)),
         "matched": {name: p.matched for name, p in report.policies.items()},
     }
     print(json.dumps(figures))
@@ -148,7 +149,8 @@ def main() -> None:
             )
             f = json.loads(result.stdout.splitlines()[-1])
         print(
-            f"{size:>9,} alerts ({mb:,.0f} MB NDJSON, {f['policies']} policies):"
+            f"{size:>9,} alerts ({mb:,.0f} MB NDJSON, {f['policies']} policies"
+            f" + {f['incident_policies']} incident-scope):"
             f" {f['alerts_per_s']:>8,.0f} alerts/s end to end ({f['seconds']:.1f}s);"
             f" evaluations/s {f['decide_evals_per_s']:,.0f} (decide),"
             f" {f['evaluate_evals_per_s']:,.0f} (evaluate);"

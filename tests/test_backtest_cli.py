@@ -237,6 +237,78 @@ def test_incident_scope_policies_fire_as_the_incident_grows_in_time_order(
     assert report["policies"]["m365-account-takeover"]["matched"] == 3
 
 
+def seed_campaign(tmp_path: Path) -> Path:
+    """The demo timeline's seed 1 (accounts A to E from one attacker, over three days)."""
+    waves = json.loads((ROOT / "riposte" / "demo_timeline.json").read_text())
+    alerts = [a for wave in waves for a in wave["alerts"] if a["time"].startswith("2021-")]
+    path = tmp_path / "seed-1.ndjson"
+    path.write_text("".join(json.dumps(a) + "\n" for a in alerts))
+    return path
+
+
+def test_the_shipped_campaign_escalates_the_takeover_from_the_second_account(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As in the live engine and `policy test`, the takeovers of accounts B to E are autonomous
+    once the campaign fires, so they count against the budgets: with one per action an hour,
+    E's actions (seven minutes after D's) would have waited."""
+    monkeypatch.setenv("RIPOSTE_GUARDRAILS__BUDGET_PER_ACTION", "1")
+    report, _ = backtest(
+        capsys, "--policies", str(POLICIES), "--alerts", str(seed_campaign(tmp_path))
+    )
+    takeover = report["policies"]["m365-account-takeover"]
+    assert takeover["matched"] == 5
+    assert takeover["by_mode"]["autonomous"] == {action: 4 for action in takeover["actions"]}
+    assert takeover["budget_hours"] == ["2021-06-09T09:00Z"]
+    assert {h["deferred"] for h in report["budget_hours"]} == {1}
+    assert len(report["budget_hours"]) == len(takeover["actions"])
+
+
+def test_under_the_kill_switch_the_campaign_escalates_nothing(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With force_passive every action is passive, the escalated takeovers' too, as live."""
+    monkeypatch.setenv("RIPOSTE_FORCE_PASSIVE", "true")
+    report, _ = backtest(
+        capsys, "--policies", str(POLICIES), "--alerts", str(seed_campaign(tmp_path))
+    )
+    assert report["policies"]["m365-campaign"]["matched"] == 1
+    assert {mode for p in report["policies"].values() for mode in p["by_mode"]} == {"passive"}
+
+
+def test_against_a_set_without_the_campaign_lists_the_escalated_takeovers(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Without the campaign the takeovers of B to E stay human-confirm: each is a mode change,
+    and B's alert, whose arrival fires the campaign, its new match too."""
+    without = tmp_path / "without-campaign"
+    shutil.copytree(POLICIES, without)
+    (without / "m365-campaign.yaml").unlink()
+    report, _ = backtest(
+        capsys,
+        "--policies",
+        str(POLICIES),
+        "--against",
+        str(without),
+        "--alerts",
+        str(seed_campaign(tmp_path)),
+    )
+    changed = {
+        c["alert"]: [(x["policy"], x["kind"], x["reason"]) for x in c["changes"]]
+        for c in report["changed"]
+    }
+    escalated = ("m365-account-takeover", "mode", "mode human-confirm -> autonomous")
+    assert changed == {
+        "darktrace:dt-30961": [
+            escalated,
+            ("m365-campaign", "new_match", "was: no such policy in that set"),
+        ],
+        "darktrace:dt-30970": [escalated],
+        "darktrace:dt-30980": [escalated],
+        "darktrace:dt-30981": [escalated],
+    }
+
+
 def test_without_an_audit_store_it_says_so_and_creates_none(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:

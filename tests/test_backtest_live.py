@@ -7,12 +7,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from riposte.audit.events import AuditFilter, AuditKind
-from riposte.audit.received import alert_of
-from riposte.backtest.run import load_set, run
-from riposte.backtest.sources import Tally, alerts_from_store
+from riposte.backtest.service import BacktestRequest, backtest
 from riposte.demo import demo_alerts
-from riposte.incidents.scope import SOURCE as INCIDENT_SOURCE
 from riposte.response import ActionState, ResponseView
 from tests.plugins.temporal import StackFactory
 from tests.responses import all_in, wait_for
@@ -28,17 +24,20 @@ SETTLED = (
 
 
 def carried(views: list[ResponseView]) -> dict[str, dict[str, Any]]:
-    """Per policy, what the live responses planned: actions by kind and distinct targets."""
+    """Per policy, what the live responses planned: actions by kind and by mode (as carried
+    out, escalations included), and distinct targets."""
     out: dict[str, dict[str, Any]] = {}
     for view in views:
         for action in view.actions:
             entry = out.setdefault(
-                action.policy, {"actions": Counter(), "targets": set(), "excluded": 0}
+                action.policy,
+                {"actions": Counter(), "by_mode": {}, "targets": set(), "excluded": 0},
             )
             if action.state is ActionState.EXCLUDED:
                 entry["excluded"] += 1
             else:
                 entry["actions"][action.action.value] += 1
+                entry["by_mode"].setdefault(action.mode.value, Counter())[action.action.value] += 1
                 entry["targets"].add(action.target)
     return out
 
@@ -46,28 +45,39 @@ def carried(views: list[ResponseView]) -> dict[str, dict[str, Any]]:
 async def test_a_backtest_of_the_demo_matches_what_the_live_engine_did(
     make_stack: StackFactory,
 ) -> None:
-    """Replaying the audit store through the same policies gives the live actions and targets."""
+    """Replaying the audit store through the same policies as `policy backtest` does, incident
+    scope included, gives the live actions, their modes (the campaign's escalation of the
+    takeover included) and targets, and the campaign's own response."""
     shipped = {p.stem: p.read_text() for p in POLICIES.glob("*.yaml")}
     stack = await make_stack(shipped)
     alerts = demo_alerts("bt", datetime.now(UTC))
     ids = [(await stack.service.submit(alert)).response_id for alert in alerts]
     views = [await wait_for(stack.service, rid, all_in(*SETTLED)) for rid in ids]
+    # A response learns its incident after the incident answered its growth, so by now each
+    # incident lists the incident-scope responses its members' alerts started.
+    incidents = sorted({view.incident_id for view in views})
+    assert "" not in incidents
+    own = [
+        rid
+        for incident_id in incidents
+        for rid in (await stack.service.incidents.view(incident_id)).responses
+        if rid not in ids
+    ]
+    assert own, "the shipped campaign policy should have fired"
+    views += [await wait_for(stack.service, rid, all_in(*SETTLED)) for rid in own]
     live = carried(views)
     matched = Counter(m.name for view in views for m in view.matched)
 
-    tally = Tally()
-    received = stack.store.query(AuditFilter(kind=AuditKind.ALERT_RECEIVED))
-    # An incident-scope response's alert is the incident's own: the replay raises it again.
-    senders = [alert_of(e.kind, e.detail) for e in received]
-    external = [a for a in senders if a is not None and a.source != INCIDENT_SOURCE]
-    replayed = list(alerts_from_store(stack.store, None, tally))
-    assert tally.skipped == 0 and len(replayed) == len(external) == len(alerts)
-    report = run(replayed, load_set(stack.settings.policies_dir, stack.settings)).report()
+    # The incident's own alerts are in the store too: the replay raises them again instead.
+    report = backtest(BacktestRequest(), stack.settings)
 
-    assert report.alerts == len(alerts)
+    assert report.alerts == len(alerts) and report.skipped_events == 0
+    assert set(live) <= set(report.policies)
     for name, policy in report.policies.items():
         assert policy.matched == matched[name], name
-        expected = live.get(name, {"actions": {}, "targets": set(), "excluded": 0})
+        expected = live.get(name, {"actions": {}, "by_mode": {}, "targets": set(), "excluded": 0})
         assert policy.actions == dict(expected["actions"]), name
+        assert policy.by_mode == {m: dict(c) for m, c in expected["by_mode"].items()}, name
         assert set(policy.targets) == expected["targets"], name
         assert policy.excluded == expected["excluded"], name
+    assert set(report.policies["m365-account-takeover"].by_mode) == {"autonomous"}

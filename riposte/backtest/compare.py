@@ -1,26 +1,38 @@
 """How one alert's outcome differs between two policy sets (`policy backtest --against`).
 
 Per policy name: matched by the new set only (`new_match`), by the old only (`lost_match`), by
-both in another mode (`mode`), or by both with other actions, targets or exclusions (`actions`).
+both in another mode (`mode`, its incident's escalations included), or by both with other
+actions, targets or exclusions (`actions`).
 Each change carries its reason: the misses of the policy that no longer (or did not) match, the
 two modes, or the actions added, dropped, newly excluded or no longer excluded.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from riposte.backtest.report import Change, ChangeKind
-from riposte.policy.compiled import CompiledSnapshot, Planned, Verdict
+from riposte.modes import Mode
+from riposte.policy.compiled import CompiledPolicy, CompiledSnapshot, Planned, Verdict
 from riposte.policy.matchers import Facts
 
 Outcome = dict[tuple[str, str], str]  # (action, target) -> excluded reason ("" if carried out)
 
 
 def changes_between(
-    new: Verdict, old: Verdict, facts: Facts, new_set: CompiledSnapshot, old_set: CompiledSnapshot
+    new: Verdict,
+    old: Verdict,
+    facts: Facts,
+    new_set: CompiledSnapshot,
+    old_set: CompiledSnapshot,
+    *,
+    modes: tuple[Mapping[str, Mode], Mapping[str, Mode]],
 ) -> tuple[Change, ...]:
-    """The changes of `new` over `old` for one alert, by policy name; () when they agree."""
+    """The changes of `new` over `old` for one alert, by policy name; () when they agree.
+    `modes` (new, old) holds the modes escalations gave policies, where they did."""
     if not new.matched and not old.matched:
         return ()
+    new_modes, old_modes = modes
     new_policies = {p.name: p for p in new.matched}
     old_policies = {p.name: p for p in old.matched}
     changes: list[Change] = []
@@ -32,14 +44,18 @@ def changes_between(
         elif now is None:
             why = _misses(new_set, name, facts)
             changes.append(Change(policy=name, kind=ChangeKind.LOST_MATCH, reason=why))
-        elif now.mode is not before.mode:
-            reason = f"mode {before.mode.value} -> {now.mode.value}"
+        elif _mode(now, new_modes) is not _mode(before, old_modes):
+            reason = f"mode {_mode(before, old_modes).value} -> {_mode(now, new_modes).value}"
             changes.append(Change(policy=name, kind=ChangeKind.MODE, reason=reason))
         else:
             reason = _action_changes(_outcome(new, name), _outcome(old, name))
             if reason:
                 changes.append(Change(policy=name, kind=ChangeKind.ACTIONS, reason=reason))
     return tuple(changes)
+
+
+def _mode(policy: CompiledPolicy, escalated: Mapping[str, Mode]) -> Mode:
+    return escalated.get(policy.name, policy.mode)
 
 
 def _misses(compiled: CompiledSnapshot, name: str, facts: Facts) -> str:

@@ -1,25 +1,29 @@
 """Incident-scope policies in a backtest: incidents regrown from the alerts, in time order.
 
-Each alert joins the incident of its correlation key whose window holds its time (else it opens
-the key's next one), as `TrackIncident` does; after each join the incident-scope policies are
-evaluated on the grown incident (`riposte.incidents.scope.evaluate_incident`), and each new task
-is decided as the live incident-scope response would decide it: its own alert, under the
-snapshot narrowed to its one policy. So `matched` counts, for an incident-scope policy, the
-responses it would have started.
+Each alert grows its incident as `TrackIncident` and `policy test` grow it
+(`riposte.incidents.rehearsal.grow_incident`): it joins the incident of its correlation key
+whose window holds its time (else it opens the key's next one), and the incident-scope policies
+are evaluated on the grown incident. Each new task is decided as the live incident-scope
+response would decide it: its own alert, under the snapshot narrowed to its one policy. So
+`matched` counts, for an incident-scope policy, the responses it would have started.
 
-Not replayed: `escalate` (the mode change of the incident's other responses); the report says
-which incident-scope policies would have escalated, in their own tally of matches.
+The escalations in force in the alert's incident by then, those its arrival recorded included,
+go back with them: the backtest gives their mode to the alert's own planned actions
+(`riposte.backtest.replay`), as the live response takes them when it joins its incident.
+
+In time order only a key's latest incident can still grow (a window that holds an alert's time
+holds it in every later-opened incident too), so only that one is kept per key.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import timedelta
 
-from riposte.incidents.correlation import correlation_key
-from riposte.incidents.models import IncidentRecord, Member, incident_id_of
-from riposte.incidents.scope import evaluate_incident, fired_key, incident_alert, narrowed
-from riposte.policy.compiled import Verdict, compile_snapshot
+from riposte.backtest.replay import Growth
+from riposte.incidents.models import IncidentRecord, Member
+from riposte.incidents.rehearsal import grow_incident
+from riposte.incidents.scope import incident_alert, narrowed
+from riposte.policy.compiled import compile_snapshot
 from riposte.policy.matchers import Facts
 from riposte.policy.models import Scope
 from riposte.policy.snapshot import PolicySnapshot
@@ -33,7 +37,8 @@ def incident_policies(snapshot: PolicySnapshot) -> tuple[str, ...]:
 
 
 class IncidentReplay:
-    """The incidents of a backtest, grown one alert at a time (alerts in time order)."""
+    """The incidents of a backtest, grown one alert at a time (alerts in time order); per key,
+    the latest."""
 
     def __init__(self, snapshot: PolicySnapshot, window_seconds: int) -> None:
         self.snapshot = snapshot
@@ -41,42 +46,17 @@ class IncidentReplay:
         self.window = timedelta(seconds=window_seconds)
         self.incidents: dict[str, list[IncidentRecord]] = {}
 
-    def grow(self, facts: Facts) -> Sequence[Verdict]:
+    def grow(self, facts: Facts) -> Growth:
         alert = facts.alert
-        key = correlation_key(alert)
-        records = self.incidents.setdefault(key, [])
-        kept = alert.model_copy(update={"raw": {}})  # incidents read entities, never raw
-        index = self._admit(key, records, Member(response_id=alert.key, alert=kept))
-        record = records[index]
-        plan = evaluate_incident(record, self.snapshot)
-        verdicts: list[Verdict] = []
-        for task in plan.tasks:
-            raised = incident_alert(task, record.members)
-            compiled = compile_snapshot(narrowed(self.snapshot, task))
-            verdicts.append(compiled.decide(Facts(raised)))
-        records[index] = record.model_copy(
-            update={
-                "fired": (*record.fired, *(fired_key(t) for t in plan.tasks)),
-                "escalations": (*record.escalations, *plan.escalations),
-            }
-        )
-        return verdicts
-
-    def _admit(self, key: str, records: list[IncidentRecord], member: Member) -> int:
-        when = member.alert.time
-        for index in range(len(records) - 1, -1, -1):
-            if records[index].opened <= when <= records[index].opened + self.window:
-                record = records[index]
-                records[index] = record.model_copy(update={"members": (*record.members, member)})
-                return index
-        number = len(records) + 1
-        records.append(
-            IncidentRecord(
-                incident_id=incident_id_of(key, number),
-                key=key,
-                number=number,
-                opened=when,
-                members=(member,),
+        if alert.raw:
+            alert = alert.model_copy(update={"raw": {}})  # incidents read entities, never raw
+        member = Member(response_id=alert.key, alert=alert)
+        record, plan = grow_incident(self.incidents, member, self.snapshot, self.window)
+        del self.incidents[record.key][:-1]  # the key's earlier ones: no later alert joins them
+        verdicts = tuple(
+            compile_snapshot(narrowed(self.snapshot, task)).decide(
+                Facts(incident_alert(task, record.members))
             )
+            for task in plan.tasks
         )
-        return len(records) - 1
+        return Growth(verdicts, record.escalations)

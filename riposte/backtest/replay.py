@@ -10,21 +10,28 @@ and id) is counted as a duplicate and not replayed: the live engine responds to 
 
 Incident-scope policies plug in through `IncidentScope` (`riposte.backtest.incidents`): the
 backtest hands it every alert, in the order given (sorted by time when incident-scope policies
-are present), and tallies the verdicts it returns as incidents grow, beside the alert-scope
-ones.
+are present), before tallying the alert's own verdict. What comes back is the alert's `Growth`:
+the verdicts of the incident-scope responses it started, tallied beside the alert-scope ones,
+and the escalations in force in its incident. The alert's planned actions of an escalated
+policy take the escalation's mode before they are tallied and budgeted (and compared), as the
+live response takes it on joining its incident (`riposte.incidents.rehearsal.escalation_for`);
+under the kill switch, never. Not replayed: an escalation of actions still waiting for approval
+from earlier alerts of the incident (the live engine escalates those too).
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
-from typing import Protocol
+from collections.abc import Mapping, Sequence
+from typing import NamedTuple, Protocol
 
 from riposte.actions.payloads import ActionName
 from riposte.alerts import Alert
 from riposte.backtest.budgets import BudgetLedger
 from riposte.backtest.compare import changes_between
 from riposte.backtest.report import BacktestReport, Budgets, ChangedAlert, PolicyReport
+from riposte.incidents.models import Escalation
+from riposte.incidents.rehearsal import escalation_for
 from riposte.modes import Mode
 from riposte.policy.compiled import CompiledSnapshot, Verdict
 from riposte.policy.matchers import Facts
@@ -33,13 +40,20 @@ ACTIONS: tuple[str, ...] = tuple(action.value for action in ActionName)
 _ACTION_INDEX = {action: n for n, action in enumerate(ActionName)}
 
 
+class Growth(NamedTuple):
+    """What one alert's arrival did in its incident."""
+
+    verdicts: Sequence[Verdict]  # of the incident-scope responses it started
+    escalations: Sequence[Escalation]  # in force in its incident by then, its own included
+
+
 class IncidentScope(Protocol):
     """Incident-scope policies, replayed as incidents grow (one alert at a time)."""
 
     @property
     def names(self) -> Sequence[str]: ...  # the incident-scope policies, reported beside
 
-    def grow(self, facts: Facts) -> Sequence[Verdict]: ...
+    def grow(self, facts: Facts) -> Growth: ...
 
 
 class _Tally:
@@ -112,25 +126,33 @@ class Backtest:
         facts = Facts(alert)
         verdict = self.policies.decide(facts)
         second = int(alert.time.timestamp())
-        self._tally(verdict, second)
-        grown = self.incidents.grow(facts) if self.incidents is not None else ()
+        growth = self.incidents.grow(facts) if self.incidents is not None else None
+        modes = escalated_modes(self.policies, verdict, growth)
+        self._tally(verdict, second, modes)
+        grown = growth.verdicts if growth is not None else ()
         for incident_verdict in grown:
-            self._tally(incident_verdict, second)
+            self._tally(incident_verdict, second, {})  # never escalated: not a member
         if not verdict.matched:
             self.unmatched += 1
         if self.against is not None:
             old = self.against.decide(facts)
+            old_growth = None
             if self.against_incidents is not None:
-                old = merged(old, self.against_incidents.grow(facts))
+                old_growth = self.against_incidents.grow(facts)
+            old_modes = escalated_modes(self.against, old, old_growth)
+            if old_growth is not None:
+                old = merged(old, old_growth.verdicts)
             now = merged(verdict, grown)
-            changes = changes_between(now, old, facts, self.policies, self.against)
+            changes = changes_between(
+                now, old, facts, self.policies, self.against, modes=(modes, old_modes)
+            )
             if changes:
                 when = alert.time.isoformat().replace("+00:00", "Z")
                 self.changed.append(
                     ChangedAlert(alert=key, name=alert.name, time=when, changes=changes)
                 )
 
-    def _tally(self, verdict: Verdict, second: int) -> None:
+    def _tally(self, verdict: Verdict, second: int, modes: Mapping[str, Mode]) -> None:
         tallies, index = self._tallies, self._index
         for policy in verdict.matched:
             tallies[index[policy.name]].matched += 1
@@ -142,7 +164,7 @@ class Backtest:
                 tally.excluded_targets.add(planned.target)
                 continue
             action = planned.step.action
-            mode = planned.policy.mode
+            mode = modes.get(planned.policy.name, planned.policy.mode)
             tally.actions[action.value] += 1
             counts = tally.by_mode.get(mode.value)
             if counts is None:
@@ -167,6 +189,21 @@ class Backtest:
             budgets=self.budgets,
             budget_hours=tuple(hours),
         )
+
+
+def escalated_modes(
+    policies: CompiledSnapshot, verdict: Verdict, growth: Growth | None
+) -> dict[str, Mode]:
+    """The modes the escalations in force give the verdict's policies, where they change them;
+    none under the kill switch, as in the live response."""
+    if growth is None or not growth.escalations or policies.snapshot.force_passive:
+        return {}
+    modes: dict[str, Mode] = {}
+    for policy in verdict.matched:
+        escalation = escalation_for(growth.escalations, policy.name, policy.mode)
+        if escalation is not None:
+            modes[policy.name] = escalation.mode
+    return modes
 
 
 def merged(verdict: Verdict, grown: Sequence[Verdict]) -> Verdict:

@@ -9,7 +9,13 @@ from riposte.adapters.caps import parse_bounded
 from riposte.alerts import Alert
 from riposte.cli import common
 from riposte.errors import InvalidInput
-from riposte.incidents.rehearsal import IncidentStep, Rehearsal, escalated_mode, rehearse
+from riposte.incidents.rehearsal import (
+    IncidentStep,
+    Rehearsal,
+    escalation_for,
+    in_force,
+    rehearse,
+)
 from riposte.policy.engine import ResponsePlan, evaluate
 from riposte.policy.snapshot import PolicySnapshot
 from riposte.settings import Settings
@@ -58,10 +64,11 @@ def plans_and_growth(
 
 def _escalated(plan: ResponsePlan, n: int, steps: tuple[IncidentStep, ...]) -> ResponsePlan:
     """The plan with the modes its incident's escalations give it by step `n`."""
+    escalations = in_force(steps, n)
     actions = []
     for action in plan.actions:
-        escalation = escalated_mode(steps, n, action.policy)
-        if escalation is not None and escalation.mode is not action.mode:
+        escalation = escalation_for(escalations, action.policy, action.mode)
+        if escalation is not None:
             action = action.model_copy(update={"mode": escalation.mode})
         actions.append(action)
     return plan.model_copy(update={"actions": tuple(actions)})

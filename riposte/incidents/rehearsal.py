@@ -1,10 +1,11 @@
 """A dry run of incidents: alerts in order, correlated and grown as `TrackIncident` would, with
-the incident-scope policies evaluated at each step. Pure, no I/O (`policy test`, `policy check`).
+the incident-scope policies evaluated at each step. Pure, no I/O (`policy test`, `policy check`;
+`policy backtest` grows its incidents with `grow_incident` and escalates with `escalation_for`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import timedelta
 
 from riposte.alerts import Alert
@@ -18,8 +19,9 @@ from riposte.incidents.models import (
     Member,
     view_of,
 )
-from riposte.incidents.scope import evaluate_incident, fired_key
+from riposte.incidents.scope import IncidentPlan, evaluate_incident, fired_key
 from riposte.model import Frozen
+from riposte.modes import Mode
 from riposte.policy.snapshot import PolicySnapshot
 
 
@@ -40,6 +42,30 @@ class Rehearsal(Frozen):
     incidents: tuple[IncidentView, ...]
 
 
+def grow_incident(
+    incidents: dict[str, list[IncidentRecord]],
+    member: Member,
+    snapshot: PolicySnapshot,
+    window: timedelta,
+) -> tuple[IncidentRecord, IncidentPlan]:
+    """`member` joins its key's incident in `incidents` (changed in place), whose incident-scope
+    policies are then evaluated, as `TrackIncident` does: the grown incident, with the tasks and
+    escalations it called for recorded, and what it called for."""
+    key = correlation_key(member.alert)
+    records = incidents.setdefault(key, [])
+    index = admit(records, key, window, member)
+    record = records[index]
+    plan = evaluate_incident(record, snapshot)
+    record = record.model_copy(
+        update={
+            "fired": (*record.fired, *(fired_key(t) for t in plan.tasks)),
+            "escalations": (*record.escalations, *plan.escalations),
+        }
+    )
+    records[index] = record
+    return record, plan
+
+
 def rehearse(
     alerts: Sequence[Alert], snapshot: PolicySnapshot, window_seconds: int = 72 * 3600
 ) -> Rehearsal:
@@ -47,18 +73,8 @@ def rehearse(
     by_key: dict[str, list[IncidentRecord]] = {}
     steps: list[IncidentStep] = []
     for alert in alerts:
-        key = correlation_key(alert)
-        records = by_key.setdefault(key, [])
-        index = admit(records, key, window, Member(response_id=alert.key, alert=alert))
-        record = records[index]
-        plan = evaluate_incident(record, snapshot)
-        record = record.model_copy(
-            update={
-                "fired": (*record.fired, *(fired_key(t) for t in plan.tasks)),
-                "escalations": (*record.escalations, *plan.escalations),
-            }
-        )
-        records[index] = record
+        member = Member(response_id=alert.key, alert=alert)
+        record, plan = grow_incident(by_key, member, snapshot, window)
         view = view_of(record)
         steps.append(
             IncidentStep(
@@ -75,12 +91,19 @@ def rehearse(
     return Rehearsal(steps=tuple(steps), incidents=views)
 
 
-def escalated_mode(steps: Sequence[IncidentStep], upto: int, policy: str) -> Escalation | None:
-    """The escalation in force for `policy` in the incident of step `upto`, by then."""
+def in_force(steps: Sequence[IncidentStep], upto: int) -> tuple[Escalation, ...]:
+    """The escalations recorded in the incident of step `upto`, by then (its own included)."""
     incident = steps[upto].incident_id
-    for step in steps[: upto + 1]:
-        if step.incident_id == incident:
-            for escalation in step.escalations:
-                if policy in escalation.policies:
-                    return escalation
-    return None
+    return tuple(
+        escalation
+        for step in steps[: upto + 1]
+        if step.incident_id == incident
+        for escalation in step.escalations
+    )
+
+
+def escalation_for(escalations: Iterable[Escalation], policy: str, mode: Mode) -> Escalation | None:
+    """The escalation that changes the mode of an action of `policy` planned in `mode`, if any:
+    the first naming the policy with another mode, as `RespondToAlert._escalation_for` picks it.
+    Under the kill switch none applies: callers check `force_passive`, as the live response."""
+    return next((e for e in escalations if policy in e.policies and e.mode is not mode), None)
