@@ -1,13 +1,21 @@
 """enforce_pattern_of_life: learn a device's normal outbound traffic from its VNet flow logs and
 allow only that, with NSG Allow rules for what it normally reaches and a Deny of all its other
-outbound traffic, in Riposte's band of the NSG that protects it. `unblock` reverts (it deletes
-every rule recorded). Passive mode names the exact allow-list and the last hour's flows it would
-deny. Without flow history the action fails typed (NoFlowLogConfiguration, NoFlowLogs), unless
-the policy names `fallback: block_outbound`, which is then done instead.
+outbound traffic, in the band of the NSG that protects it (`NsgBinding.band`). Passive mode names
+the exact allow-list and the last hour's flows it would deny. Without flow history the action
+fails typed (NoFlowLogConfiguration, NoFlowLogs), unless the policy names
+`fallback: block_outbound`, which is then done instead.
+
+The rules are shared blocks, as block_outbound's are (`activities.network`): the response holds
+each in the holders ledger before writing, so two responses for one device hold one rule set, and
+the revert, `unblock`, deletes a rule only when its last holder lets go (the reconciler sees them
+too). As there, someone else's Allow rule that matches the device before the Deny, or a full
+band, fails the action (non-retryable, naming it) and lets go of its holds; flushConnection is
+turned on so the Deny cuts live sessions.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import Callable
 
@@ -19,8 +27,14 @@ from temporalio.exceptions import ApplicationError
 
 from activities.errors import translated
 from activities.flow_logs import FlowLogSource
-from activities.network import NetworkActivities
-from activities.nsg_access import rule_path, wait
+from activities.network import (
+    CONFLICT_ATTEMPTS,
+    RELEASING_RETRY,
+    NetworkActivities,
+    _band_error,
+    block_key,
+)
+from activities.nsg_access import NsgAccess, rule_path, wait
 from activities.outcome import outcome
 from riposte.actions import firewall, validation
 from riposte.actions.catalogue import ENFORCE_PATTERN_OF_LIFE
@@ -32,10 +46,12 @@ from riposte.actions.payloads import (
     RevertState,
 )
 from riposte.actions.validation import IpNetwork
+from riposte.domain.nsg_band import BandViolation
 from riposte.failures import FailureType, misconfigured
+from riposte.holders.models import BlockReleasing, Holder, describe_holders
 from riposte.pattern_of_life import (
     AllowListTooLarge,
-    BandFull,
+    Destination,
     DeviceNotFound,
     NoFlowLogConfiguration,
     NoFlowLogs,
@@ -43,6 +59,7 @@ from riposte.pattern_of_life import (
     PatternOfLifeError,
     PatternRule,
     plan_rules,
+    rule_names,
 )
 from riposte.settings import NsgBinding, TenantSettings
 
@@ -53,7 +70,6 @@ _FAILURES: dict[type[PatternOfLifeError], FailureType] = {
     NoFlowLogConfiguration: FailureType.NO_FLOW_LOG_CONFIGURATION,
     NoFlowLogs: FailureType.NO_FLOW_LOGS,
     AllowListTooLarge: FailureType.ALLOW_LIST_TOO_LARGE,
-    BandFull: FailureType.CONFLICT,
 }
 _FALLBACK_ON = (DeviceNotFound, NoFlowLogConfiguration, NoFlowLogs)
 
@@ -81,6 +97,7 @@ class PatternOfLifeActivities:
         fallback: NetworkActivities,
     ) -> None:
         self.network = network
+        self.nsgs = NsgAccess(network)
         self.source = FlowLogSource(network, blob_service_for)
         self.tenant = tenant
         self.fallback = fallback
@@ -99,8 +116,6 @@ class PatternOfLifeActivities:
         try:
             learner = await self._learn(device, since, until)
             allow = learner.allow_list(params.min_days or 2, self.tenant.pattern_of_life_cap)
-            existing = await self._outbound_rules(binding)
-            rules = plan_rules(binding.name, device, allow, existing)
         except PatternOfLifeError as err:
             if params.fallback is ActionName.BLOCK_OUTBOUND and isinstance(err, _FALLBACK_ON):
                 instead = request.model_copy(update={"action": ActionName.BLOCK_OUTBOUND})
@@ -110,17 +125,76 @@ class PatternOfLifeActivities:
             raise ApplicationError(
                 str(err), type=_FAILURES[type(err)], non_retryable=True
             ) from None
-        summary = _summary(request, binding, learner, rules, since)
-        calls = [f"PUT {rule_path(_ref(binding, r))} priority={r.priority}" for r in rules]
+        refs = tuple(_ref(binding, name) for name in rule_names(binding.name, device, allow))
+        holder = Holder(response_id=request.response_id, action_id=request.action_id)
+        others = () if request.simulate else await self._hold(refs, holder)
+        try:
+            rules, changed, flush = await self._place(request, binding, device, allow)
+        except ApplicationError as err:
+            if not request.simulate and err.non_retryable:  # nothing is left half-applied
+                for ref in refs:
+                    await self.fallback.let_go(ref, holder)
+            raise
+        summary = _summary(request, binding, learner, rules, since) + flush
+        if others:
+            summary += f"; shared with {describe_holders(others)}"
+        calls = [f"PUT {rule_path(_ref(binding, r.name))} priority={r.priority}" for r in rules]
         if request.simulate:
             return outcome(request, changed=False, summary=summary, calls=calls)
-        changed = False
-        for rule in rules:
-            if existing.get(rule.name) != rule.priority:
-                await self._put(binding, device, rule, request)
-                changed = True
-        revert = RevertState(nsg_rules=tuple(_ref(binding, r) for r in rules))
+        revert = RevertState(nsg_rules=refs)
         return outcome(request, changed=changed, summary=summary, calls=calls, revert=revert)
+
+    async def _hold(self, refs: tuple[NsgRuleRef, ...], holder: Holder) -> tuple[Holder, ...]:
+        """Hold every rule in the ledger before writing, as block_outbound does; returns who
+        else holds any of them."""
+        others: dict[str, Holder] = {}
+        for ref in refs:
+            try:
+                held = await asyncio.to_thread(self.fallback.ledger.hold, block_key(ref), holder)
+            except BlockReleasing as err:
+                raise ApplicationError(
+                    str(err), type=FailureType.TRANSIENT, next_retry_delay=RELEASING_RETRY
+                ) from None
+            others |= {h.action_id: h for h in held.others}
+        return tuple(others.values())
+
+    async def _place(
+        self,
+        request: ActionInput,
+        binding: NsgBinding,
+        device: str,
+        allow: tuple[Destination, ...],
+    ) -> tuple[tuple[PatternRule, ...], bool, str]:
+        """Read the NSG, plan the rules in its band (or refuse, as a block does), turn on
+        flushConnection, then PUT each rule not already there at its priority. Returns the
+        rules, whether any was written, and what was done about flushConnection."""
+        for _ in range(CONFLICT_ATTEMPTS):
+            state, nsg = await self.nsgs.read(binding)
+            try:
+                rules = plan_rules(binding.name, device, allow, state.rules, binding.band)
+            except BandViolation as err:
+                raise _band_error(err) from None
+            # Checked first, written after: an enforcement that would not hold changes nothing.
+            flush = ""
+            if not state.flush_connection:
+                if request.simulate:
+                    flush = f"; would turn on flushConnection on {binding.name}"
+                elif not await self.nsgs.turn_on_flushing(binding, nsg):
+                    continue  # the NSG changed under us: read it again
+                else:
+                    flush = f"; turned on flushConnection on {binding.name}"
+            if request.simulate:
+                return rules, False, flush
+            existing = {r.name: r.priority for r in state.rules}
+            changed = False
+            for rule in rules:
+                if existing.get(rule.name) != rule.priority:
+                    await self._put(binding, device, rule, request)
+                    changed = True
+            return rules, changed, flush
+        raise ApplicationError(
+            f"{binding.name} kept being changed by other writers", type=FailureType.TRANSIENT
+        )
 
     def _binding(self, request: ActionInput, source: IpNetwork) -> NsgBinding:
         planned = firewall.plan(ActionName.BLOCK_OUTBOUND, source.network_address, self.tenant)
@@ -149,19 +223,6 @@ class PatternOfLifeActivities:
                 f"(NIC {nic.name}, MAC {nic.mac}) since {since:%Y-%m-%d %H:%M}Z{skipped}"
             )
         return learner
-
-    async def _outbound_rules(self, binding: NsgBinding) -> dict[str, int]:
-        with translated(f"reading NSG {binding.name}"):
-            nsg = await self.network.network_security_groups.get(
-                binding.resource_group, binding.name
-            )
-        rules = nsg.security_rules or []
-        return {
-            str(r.name): int(r.priority)
-            for r in rules
-            if r.priority is not None
-            and str(getattr(r.direction, "value", r.direction)) == "Outbound"
-        }
 
     async def _put(
         self, binding: NsgBinding, device: str, rule: PatternRule, request: ActionInput
@@ -192,8 +253,8 @@ def _text(value: object) -> str:
     return str(getattr(value, "value", value))
 
 
-def _ref(binding: NsgBinding, rule: PatternRule) -> NsgRuleRef:
-    return NsgRuleRef(resource_group=binding.resource_group, nsg=binding.name, rule=rule.name)
+def _ref(binding: NsgBinding, rule: str) -> NsgRuleRef:
+    return NsgRuleRef(resource_group=binding.resource_group, nsg=binding.name, rule=rule)
 
 
 def _summary(

@@ -8,9 +8,10 @@ record with `flowLogVersion` 4, `category` "FlowLogFlowEvent" and `flowRecords.f
     protocol (IANA number), direction (I|O), state (B|C|E|D), encryption,
     packets and bytes source to destination, packets and bytes back (0 or empty on B)
 
-A blob that is not valid JSON, holds another kind or version of flow log (an NSG flow log,
-version 2), or has a malformed tuple raises `MalformedFlowLog`, so the caller skips the blob
-whole, counts it and names it, instead of learning from half of it.
+A blob that is not valid JSON (or nests too deeply to parse), holds another kind or version of
+flow log (an NSG flow log, version 2), has a part of the wrong type or a malformed tuple raises
+`MalformedFlowLog` and nothing else, so the caller skips the blob whole, counts it and names it,
+instead of learning from half of it.
 """
 
 from __future__ import annotations
@@ -66,8 +67,13 @@ def blob_mac(name: str) -> str | None:
     return None
 
 
+def _number(text: str, digits: int) -> bool:
+    """Whether `text` is at most `digits` ASCII digits: "²" passes isdigit() but not int()."""
+    return text.isascii() and text.isdigit() and len(text) <= digits
+
+
 def _port(text: str, line: str) -> int:
-    if not text.isdigit() or int(text) > 65535:
+    if not _number(text, 5) or int(text) > 65535:
         raise MalformedFlowLog(f"tuple {line!r}: bad port {text!r}")
     return int(text)
 
@@ -77,7 +83,7 @@ def parse_tuple(line: str) -> FlowTuple:
     if len(fields) != FIELDS:
         raise MalformedFlowLog(f"tuple {line[:80]!r} has {len(fields)} fields, not {FIELDS}")
     time_ms, src, dst, sport, dport, proto, direction, state = fields[:8]
-    if not time_ms.isdigit() or not proto.isdigit():
+    if not _number(time_ms, 16) or not _number(proto, 3):
         raise MalformedFlowLog(f"tuple {line[:80]!r}: bad time or protocol")
     if direction not in _DIRECTIONS or state not in _STATES:
         raise MalformedFlowLog(f"tuple {line[:80]!r}: bad direction or state")
@@ -108,8 +114,10 @@ def _is_address(text: str) -> bool:
 def _records(content: bytes) -> list[Any]:
     try:
         data = json.loads(content)
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise MalformedFlowLog(f"not JSON ({err.msg if hasattr(err, 'msg') else err})") from err
+    except RecursionError as err:
+        raise MalformedFlowLog("not JSON (nested too deeply to parse)") from err
+    except ValueError as err:  # JSONDecodeError, UnicodeDecodeError, a number over int's limit
+        raise MalformedFlowLog(f"not JSON ({getattr(err, 'msg', err)})") from err
     records = data.get("records") if isinstance(data, dict) else None
     if not isinstance(records, list):
         raise MalformedFlowLog('no "records" list')
@@ -125,11 +133,15 @@ def _tuples_of(record: Any) -> Iterator[str]:
         old = props.get("Version") if isinstance(props, dict) else None
         kind = f"NSG flow log version {old}" if old is not None else f"version {version!r}"
         raise MalformedFlowLog(f"not a VNet flow log version {VERSION} ({kind})")
-    flows = (record.get("flowRecords") or {}).get("flows")
+    flow_records = record.get("flowRecords")
+    flows = flow_records.get("flows") if isinstance(flow_records, dict) else None
     if not isinstance(flows, list):
         raise MalformedFlowLog("a record has no flowRecords.flows list")
     for flow in flows:
-        for group in flow.get("flowGroups") or [] if isinstance(flow, dict) else []:
+        groups = flow.get("flowGroups", []) if isinstance(flow, dict) else None
+        if not isinstance(groups, list):
+            raise MalformedFlowLog("a flow is not an object with a flowGroups list")
+        for group in groups:
             tuples = group.get("flowTuples") if isinstance(group, dict) else None
             if not isinstance(tuples, list) or not all(isinstance(t, str) for t in tuples):
                 raise MalformedFlowLog("a flow group has no flowTuples list of strings")

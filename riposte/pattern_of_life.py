@@ -20,8 +20,17 @@ import hashlib
 import ipaddress
 import operator
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from enum import StrEnum
 
+from riposte.domain.nsg_band import (
+    AllowBeforeDeny,
+    BandFull,
+    DenyView,
+    PriorityBand,
+    RuleView,
+    still_holds,
+)
 from riposte.flow_logs import FlowState, MalformedFlowLog, parse_blob
 from riposte.model import Frozen
 
@@ -180,7 +189,6 @@ class PatternLearner:
 
 # Enforcing: the rules on the NSG that protects the device.
 
-BAND_LOW, BAND_HIGH = 100, 149  # Riposte's default band; per-NSG bands come with the settings
 RULE_PREFIX = "riposte-"
 
 
@@ -201,10 +209,6 @@ class PatternRule(Frozen):
         return f"{what} ({self.name}, priority {self.priority})"
 
 
-class BandFull(PatternOfLifeError):
-    pass
-
-
 def rule_name(nsg: str, device: str, destination: Destination | None) -> str:
     """Derived from NSG, device and destination, so a retry or a rerun finds its own rules."""
     what = destination.text if destination else "deny-outbound"
@@ -212,32 +216,41 @@ def rule_name(nsg: str, device: str, destination: Destination | None) -> str:
     return f"{RULE_PREFIX}pol-{digest[:16]}"
 
 
+def rule_names(nsg: str, device: str, allow: tuple[Destination, ...]) -> tuple[str, ...]:
+    """The names `plan_rules` gives, in its order: the allows, then the deny."""
+    return tuple(rule_name(nsg, device, destination) for destination in (*allow, None))
+
+
 def plan_rules(
     nsg: str,
     device: str,
     allow: tuple[Destination, ...],
-    taken: dict[str, int],
-    band: tuple[int, int] = (BAND_LOW, BAND_HIGH),
+    existing: Sequence[RuleView],
+    band: PriorityBand,
 ) -> tuple[PatternRule, ...]:
-    """Priorities in the band for the allows, in order, then the deny after all of them.
-    `taken` maps the NSG's outbound rule names to their priorities; a rule of ours already
-    there keeps its priority."""
+    """Priorities in the NSG's band for the allows, in order, then the deny after all of them.
+    `existing` are the NSG's rules; a rule of ours already there keeps its priority. As for
+    block_outbound (`riposte.domain.nsg_band`), a full band is `BandFull`, and someone else's
+    Allow rule that matches the device before the deny is `AllowBeforeDeny`: it would not hold."""
+    outbound = [r for r in existing if r.direction.lower() == "outbound"]
+    taken = {r.name: r.priority for r in outbound}
     used = set(taken.values())
-    free = (p for p in range(band[0], band[1] + 1) if p not in used)
+    free = (p for p in range(band.low, band.high + 1) if p not in used)
     rules: list[PatternRule] = []
     for destination in (*allow, None):
         name = rule_name(nsg, device, destination)
         priority = taken.get(name)
-        highest = max((r.priority for r in rules), default=band[0] - 1)
+        highest = max((r.priority for r in rules), default=band.low - 1)
         if destination is None and priority is not None and priority < highest:
             priority = None  # an old deny above a new allow would shadow it: move it
         if priority is None:
-            floor = max((r.priority for r in rules), default=band[0] - 1)
-            priority = next((p for p in free if p > floor), None)
+            priority = next((p for p in free if p > highest), None)
             if priority is None:
-                raise BandFull(
-                    f"{nsg}'s band {band[0]}-{band[1]} has no room for {len(allow)} allow "
-                    "rules and a deny"
-                )
+                raise BandFull(nsg=nsg, band=band, direction="Outbound")
         rules.append(PatternRule(name=name, priority=priority, destination=destination))
+    deny = DenyView(nsg=nsg, direction="Outbound", source=device)
+    theirs = [r for r in outbound if not r.name.startswith(RULE_PREFIX)]  # ours are the allows
+    before = still_holds(theirs, deny, rules[-1].priority)
+    if before is not None:
+        raise AllowBeforeDeny(nsg=nsg, band=band, rule=before.name, priority=before.priority)
     return tuple(rules)

@@ -14,9 +14,10 @@ from temporalio.exceptions import ApplicationError
 
 from activities.pattern_of_life import blob_services
 from activities.tenant import TenantActivities, tenant_activities
-from activities.testing import action_input, revert_input, run
+from activities.testing import RESPONSE_ID, action_input, revert_input, run
 from riposte.actions.catalogue import EnforcePatternOfLifeParams
 from riposte.actions.payloads import ActionName
+from riposte.domain.nsg_band import PriorityBand
 from riposte.failures import FailureType
 from riposte.flow_logs import CONTAINER
 from riposte.holders.ledger import Ledger
@@ -39,9 +40,15 @@ async def acts(tenant: TenantSettings, tmp_path: Path) -> AsyncIterator[TenantAc
         yield activities
 
 
-def _request(simulate: bool = False, **params: Any) -> Any:
+def _request(simulate: bool = False, response_id: str = RESPONSE_ID, **params: Any) -> Any:
     bound = EnforcePatternOfLifeParams.model_validate(params).bind(None)  # type: ignore[arg-type]
-    return action_input(POL, VPN_IP, simulate=simulate, **bound.model_dump(exclude_defaults=True))
+    dumped = bound.model_dump(exclude_defaults=True)
+    return action_input(POL, VPN_IP, simulate=simulate, response_id=response_id, **dumped)
+
+
+def _rules(seam: EmulatorSeam) -> dict[str, Any]:
+    """nsg-vpn's rules by name (their etags change when flushConnection is turned on)."""
+    return {r["name"]: r["properties"] for r in seam.state()["nsgs"]["nsg-vpn"]["security_rules"]}
 
 
 def _ours(seam: EmulatorSeam) -> list[dict[str, Any]]:
@@ -63,6 +70,7 @@ async def test_passive_names_the_allow_list_and_the_last_hours_denied_flows(
     denied = result.summary.split("it would deny ")[1]
     assert "tcp/445" in denied and "tcp/389" in denied and "tcp/9401" in denied
     assert "udp/53" not in denied
+    assert "would turn on flushConnection on nsg-vpn" in result.summary
     assert len(result.api_calls) == 6
     assert emulator_seam.state()["nsgs"] == before
 
@@ -70,12 +78,15 @@ async def test_passive_names_the_allow_list_and_the_last_hours_denied_flows(
 async def test_autonomous_allows_the_usual_and_denies_the_scans_and_revert_removes_all(
     acts: TenantActivities, emulator_seam: EmulatorSeam
 ) -> None:
-    """Five Allow rules then one Deny land in the band of nsg-vpn; the flow check allows the
-    usual destinations and denies 445, 9401 and LDAP; unblock deletes every rule."""
-    before = emulator_seam.state()["nsgs"]
+    """Five Allow rules then one Deny land in the band of nsg-vpn, with flushConnection turned
+    on; the flow check allows the usual destinations and denies 445, 9401 and LDAP; unblock
+    deletes every rule."""
+    before = _rules(emulator_seam)
     request = _request()
     result = await run(acts.act(POL), request)
     assert result.changed and len(result.revert.nsg_rules) == 6
+    assert "turned on flushConnection on nsg-vpn" in result.summary
+    assert emulator_seam.state()["nsgs"]["nsg-vpn"]["flushConnection"] is True
     rules = sorted(_ours(emulator_seam), key=lambda r: r["properties"]["priority"])
     access = [r["properties"]["access"] for r in rules]
     assert access == ["Allow"] * 5 + ["Deny"]
@@ -99,7 +110,69 @@ async def test_autonomous_allows_the_usual_and_denies_the_scans_and_revert_remov
     again = await run(acts.act(POL), request)
     assert not again.changed
     await run(acts.revert(POL), revert_input(request, result))
-    assert emulator_seam.state()["nsgs"] == before
+    assert _rules(emulator_seam) == before
+
+
+async def test_two_responses_share_one_rule_set_until_the_last_lets_go(
+    acts: TenantActivities, emulator_seam: EmulatorSeam
+) -> None:
+    """Two overlapping responses for one device hold one rule set in the holders ledger: the
+    first revert keeps every rule for the second, the second's revert removes them."""
+    first, second = _request(response_id="dt:1"), _request(response_id="dt:2")
+    one = await run(acts.act(POL), first)
+    rules = _ours(emulator_seam)
+    two = await run(acts.act(POL), second)
+    assert one.revert == two.revert and len(two.revert.nsg_rules) == 6
+    assert not two.changed and _ours(emulator_seam) == rules
+    assert two.summary.endswith("; shared with 1 other response (dt:1)")
+    assert acts.ledger is not None
+    assert {len(b.holders) for b in acts.ledger.blocks()} == {2}
+
+    kept = await run(acts.revert(POL), revert_input(first, one))
+    assert not kept.changed and "kept for 1 other response (dt:2)" in kept.summary
+    assert _ours(emulator_seam) == rules
+    assert emulator_seam.flow(VPN_IP, "10.0.2.10", 445)["decision"] == "deny"
+    gone = await run(acts.revert(POL), revert_input(second, two))
+    assert gone.changed and _ours(emulator_seam) == []
+    assert acts.ledger.blocks() == []
+
+
+def _banded(tenant: TenantSettings, low: int, high: int) -> TenantSettings:
+    nsgs = tuple(
+        binding.model_copy(update={"band": PriorityBand(low=low, high=high)})
+        for binding in tenant.nsgs
+    )
+    return tenant.model_copy(update={"nsgs": nsgs})
+
+
+async def test_the_rules_take_the_nsgs_configured_band(
+    tenant: TenantSettings, tmp_path: Path, emulator_seam: EmulatorSeam
+) -> None:
+    """With nsg-vpn's band set to 150-199, the five allows and the deny after them sit there."""
+    ledger = Ledger(f"sqlite:///{tmp_path / 'audit.db'}")
+    async with tenant_activities(_banded(tenant, 150, 199), ledger) as acts:
+        await run(acts.act(POL), _request())
+    priorities = sorted(r["properties"]["priority"] for r in _ours(emulator_seam))
+    assert priorities == [150, 151, 152, 153, 154, 155]
+    assert emulator_seam.flow(VPN_IP, "10.0.2.10", 445)["rule"].startswith("riposte-pol-")
+
+
+async def test_an_allow_above_the_band_refuses_the_enforcement_naming_it(
+    tenant: TenantSettings, tmp_path: Path, emulator_seam: EmulatorSeam
+) -> None:
+    """With the band below the seed's AllowVpnToServers (200), the deny could never hold: the
+    action fails NsgRuleShadowed, non-retryable, as block_outbound does, writing no rule and
+    keeping no hold."""
+    ledger = Ledger(f"sqlite:///{tmp_path / 'audit.db'}")
+    async with tenant_activities(_banded(tenant, 300, 349), ledger) as acts:
+        with pytest.raises(ApplicationError) as caught:
+            await run(acts.act(POL), _request())
+        assert ledger.blocks() == []
+    assert caught.value.type == FailureType.NSG_RULE_SHADOWED
+    assert caught.value.non_retryable
+    assert "allow rule AllowVpnToServers (priority 200)" in str(caught.value)
+    assert "above Riposte's band 300-349" in str(caught.value)
+    assert _ours(emulator_seam) == []
 
 
 def _seed(**changes: Any) -> dict[str, Any]:

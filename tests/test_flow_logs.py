@@ -112,12 +112,15 @@ async def test_the_cap_refuses_an_allow_list_that_is_too_large(source: FlowLogSo
 async def test_malformed_blobs_are_skipped_counted_and_named(
     source: FlowLogSource, blob_service_for: Callable[[str], BlobServiceClient]
 ) -> None:
-    """Bad JSON, a 12-field tuple and a version-2 NSG flow log, uploaded with the real SDK
-    beside the good blobs, are each skipped with a reason; the allow-list is unchanged."""
+    """Bad JSON, a 12-field tuple, a version-2 NSG flow log, a flowRecords that is not an
+    object, flowGroups that is a number, a port "²" (a digit to isdigit(), not to int()) and
+    JSON nested too deeply to parse, uploaded with the real SDK beside the good blobs, are each
+    skipped with a reason, nothing escaping; the allow-list is unchanged."""
     nic = await source.nic_for(VPN_IP)
     log = await source.flow_log_for(nic)
     hour = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
     good = await _learn(source, nic, log)
+    v4 = b'{"records":[{"flowLogVersion":4,"category":"FlowLogFlowEvent","flowRecords":'
     bad = {
         "bad-json": b'{"records": [',
         "twelve": (
@@ -127,6 +130,13 @@ async def test_malformed_blobs_are_skipped_counted_and_named(
         ),
         "nsg-v2": b'{"records":[{"category":"NetworkSecurityGroupFlowEvent","properties":'
         b'{"Version":2,"flows":[]}}]}',
+        "records-not-object": v4 + b'["flows"]}]}',
+        "groups-number": v4 + b'{"flows":[{"flowGroups":7}]}}]}',
+        "superscript-port": (  # the destination port is "²", in UTF-8
+            v4 + b'{"flows":[{"flowGroups":[{"rule":"r","flowTuples":'
+            b'["1,10.8.0.25,10.0.0.9,1,\xc2\xb2,6,O,B,NX,0,0,0,0"]}]}]}}]}'
+        ),
+        "deep": b'{"records":' + b"[" * 10_000 + b"]" * 10_000 + b"}",
     }
     async with blob_service_for(log.storage_account) as service:
         container = service.get_container_client(CONTAINER)
@@ -139,10 +149,14 @@ async def test_malformed_blobs_are_skipped_counted_and_named(
             await container.upload_blob(name, content)
     learner = await _learn(source, nic, log)
     reasons = [s.reason for s in learner.skipped]
-    assert len(reasons) == 3
-    assert any(r.startswith("not JSON") for r in reasons)
+    assert len(reasons) == len(bad)
+    assert any(r.startswith("not JSON (") and "deeply" not in r for r in reasons)
     assert any("has 12 fields, not 13" in r for r in reasons)
     assert any("NSG flow log version 2" in r for r in reasons)
+    assert "a record has no flowRecords.flows list" in reasons
+    assert "a flow is not an object with a flowGroups list" in reasons
+    assert any("bad port '²'" in r for r in reasons)
+    assert "not JSON (nested too deeply to parse)" in reasons
     assert all(s.name.endswith(f"macAddress={nic.mac}/PT1H.json") for s in learner.skipped)
     assert learner.allow_list(2, 40) == good.allow_list(2, 40)
 

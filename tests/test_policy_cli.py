@@ -198,7 +198,8 @@ def test_policy_test_reads_stdin_in_a_real_process() -> None:
 
 
 def test_a_reader_that_leaves_early_is_no_error() -> None:
-    """`riposte policy backtest ... | head -c 16`: the closed pipe ends the command quietly, exit 0."""
+    """`riposte policy backtest ... | head -c 16`: the closed pipe ends the command quietly
+    with exit 0."""
     riposte = Path(sys.executable).parent / "riposte"
     demo_alerts = Path(__file__).parents[1] / "riposte" / "demo_alerts.json"
     done = subprocess.run(

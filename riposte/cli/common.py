@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
 import json
 import os
@@ -94,8 +95,6 @@ def exit_now(code: int) -> None:
     os._exit keeps the exit code the command meant.
     """
     for stream in (sys.stdout, sys.stderr):
-        try:
+        with contextlib.suppress(BrokenPipeError):  # `riposte audit | head`: the reader has gone
             stream.flush()
-        except BrokenPipeError:  # `riposte audit | head`: the reader has gone
-            pass
     os._exit(code)
