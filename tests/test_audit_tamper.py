@@ -2,7 +2,7 @@
 
 Each tampering is done as an intruder would, with the store's triggers out of the way and the
 chain recomputed where that helps them (they have no key, so only unkeyed SHA-256). Verify runs
-with the key, with and without a checkpoint taken before the tampering.
+with the key, with and without a checkpoint taken before the tampering, on both backends.
 """
 
 from __future__ import annotations
@@ -64,12 +64,29 @@ def truncate_and_reset_head(_: list[AuditEvent]) -> list[str]:
     return ["DELETE FROM audit_events", f"UPDATE audit_head SET seq = 0, hash = '{'0' * 64}'"]
 
 
-TAMPERINGS = [
+def downgrade_to_unkeyed(events: list[AuditEvent]) -> list[str]:
+    """Every event re-chained without the key, keyed_from just past the end, the head's seal
+    cleared: the store claims it was never keyed."""
+    return [
+        *_rechained(events),
+        f"UPDATE audit_keying SET keyed_from = {len(events) + 1}",
+        "UPDATE audit_head SET mac = ''",
+    ]
+
+
+def downgrade_past_the_end(events: list[AuditEvent]) -> list[str]:
+    """The same downgrade with keyed_from far past the end and the old head seal left in place."""
+    return [*_rechained(events), "UPDATE audit_keying SET keyed_from = 1000"]
+
+
+LEAVING_EVENTS = [
     delete_tail_and_update_head,
     edit_and_rechain,
     delete_and_renumber,
-    truncate_and_reset_head,
+    downgrade_to_unkeyed,
+    downgrade_past_the_end,
 ]
+TAMPERINGS = [*LEAVING_EVENTS, truncate_and_reset_head]
 
 
 @pytest.fixture
@@ -90,7 +107,7 @@ def six(audit_url: str) -> tuple[str, list[AuditEvent], Checkpoint]:
 def test_each_tampering_fails_verify_against_a_checkpoint(
     six: tuple[str, list[AuditEvent], Checkpoint], tmp_path: Path, tamper: Tamper
 ) -> None:
-    """With a checkpoint, every one of the four tamperings makes verify fail."""
+    """With a checkpoint, every one of the tamperings makes verify fail."""
     url, events, checkpoint = six
     store = open_store(tampered(url, tmp_path, *tamper(events)), TEST_KEY)
     try:
@@ -101,11 +118,12 @@ def test_each_tampering_fails_verify_against_a_checkpoint(
     assert any("checkpoint" in p or "seal" in p for p in result.problems), result.problems
 
 
-@pytest.mark.parametrize("tamper", TAMPERINGS[:3], ids=lambda t: t.__name__)
+@pytest.mark.parametrize("tamper", LEAVING_EVENTS, ids=lambda t: t.__name__)
 def test_tamperings_that_leave_events_fail_even_without_a_checkpoint(
     six: tuple[str, list[AuditEvent], Checkpoint], tmp_path: Path, tamper: Tamper
 ) -> None:
-    """Without the key, a re-chained edit, a renumbering or a head moved back lacks the seal."""
+    """Without the key, a re-chained edit, a renumbering, a head moved back or a downgrade to
+    an unkeyed chain lacks the seal."""
     url, events, _ = six
     store = open_store(tampered(url, tmp_path, *tamper(events)), TEST_KEY)
     try:
@@ -116,12 +134,77 @@ def test_tamperings_that_leave_events_fail_even_without_a_checkpoint(
     assert any("seal" in p for p in result.problems), result.problems
 
 
+@pytest.mark.parametrize(
+    "tamper", [downgrade_to_unkeyed, downgrade_past_the_end], ids=lambda t: t.__name__
+)
+def test_a_downgrade_is_named_an_unsealed_head(
+    six: tuple[str, list[AuditEvent], Checkpoint], tmp_path: Path, tamper: Tamper
+) -> None:
+    """A store re-chained without the key under a keyed_from moved past its end has events that
+    all check as unkeyed; its head lacks the seal that attests keyed_from, and verify says so."""
+    url, events, _ = six
+    store = open_store(tampered(url, tmp_path, *tamper(events)), TEST_KEY)
+    try:
+        result = store.verify()
+    finally:
+        store.close()
+    assert not result.ok
+    (problem,) = result.problems
+    assert problem.startswith("the chain head (seq 6) does not carry the audit key's seal: ")
+    assert "keyed_from or the head set outside Riposte" in problem
+    assert result.notes[0].startswith("seqs 1-6 were written before the chain was keyed")
+
+
+def test_an_append_after_a_downgrade_does_not_seal_it(
+    six: tuple[str, list[AuditEvent], Checkpoint], tmp_path: Path
+) -> None:
+    """The next append (with the key) records its events but leaves the head unsealed, so the
+    downgrade stays reported instead of being sealed over."""
+    url, events, _ = six
+    store = open_store(tampered(url, tmp_path, *downgrade_to_unkeyed(events)), TEST_KEY)
+    try:
+        appended = store.append(records(2, start=20))
+        result = store.verify()
+    finally:
+        store.close()
+    assert [e.seq for e in appended] == [7, 8]
+    assert (result.ok, result.events) == (False, 8)
+    assert result.problems == (
+        "the chain head (seq 8) does not carry the audit key's seal: keyed_from or the head set "
+        "outside Riposte (or the chain head carried no valid seal before an append, which left "
+        "it unsealed)",
+    )
+
+
+def test_a_downgrade_marked_as_awaiting_its_seal_is_caught_by_a_checkpoint(
+    six: tuple[str, list[AuditEvent], Checkpoint], tmp_path: Path
+) -> None:
+    """An intruder who marks a downgraded head as awaiting its upgrade seal gets it sealed by the
+    next opener with the key (migration 0006's one-time trust); a checkpoint still catches it."""
+    url, events, checkpoint = six
+    marked = [*downgrade_to_unkeyed(events), f"UPDATE audit_head SET mac = '{chain.AWAITING_SEAL}'"]
+    store = open_store(tampered(url, tmp_path, *marked), TEST_KEY)
+    try:
+        result = store.verify(checkpoint)
+    finally:
+        store.close()
+    assert not result.ok
+    assert result.problems[-1] == (
+        "the store says it is keyed from seq 7, the checkpoint from seq 1 (unkeyed events claimed "
+        "outside Riposte)"
+    )
+
+
 def test_a_truncated_store_is_named_shorter_than_the_checkpoint(
     six: tuple[str, list[AuditEvent], Checkpoint], tmp_path: Path
 ) -> None:
-    """Emptying the store and resetting its head is reported as shorter than the checkpoint."""
+    """Emptying the store and resetting its head is reported as shorter than the checkpoint,
+    even by an intruder who kept an empty store's head seal (the same for every store under the
+    key, so only a checkpoint tells this one from a new store)."""
     url, events, checkpoint = six
-    store = open_store(tampered(url, tmp_path, *truncate_and_reset_head(events)), TEST_KEY)
+    empty_seal = chain.head_mac(0, chain.GENESIS_HASH, 1, TEST_KEY)
+    statements = [*truncate_and_reset_head(events), f"UPDATE audit_head SET mac = '{empty_seal}'"]
+    store = open_store(tampered(url, tmp_path, *statements), TEST_KEY)
     try:
         result = store.verify(checkpoint)
     finally:

@@ -9,8 +9,16 @@ the same text. Someone who can write the database but lacks the key cannot re-se
 
 Events before the store's `keyed_from` seq (written before migration 0002) are plain SHA-256 of
 the same text: still checked, and reported as unkeyed. A store opened without a key (tests,
-tools) seals and checks every event that way. The chain head carries a seal too (`head_mac`),
-so a truncated chain with its head moved back does not verify either.
+tools) seals and checks every event that way.
+
+The chain head carries a seal too (`head_mac`, over its seq, its hash and `keyed_from`), and a
+check with the key always demands it, also when the store claims no keyed event yet: so neither
+a truncated chain with its head moved back, nor a chain re-chained without the key under a
+`keyed_from` moved past its end (a downgrade), verifies. Appends carry the seal forward only
+from a head that carried it (`appended_head_mac`): one that did not stays unsealed, as evidence.
+A head is sealed without a sealed predecessor once only, at upgrade: one that migration 0006
+marked as awaiting its seal, with no keyed event yet, is sealed by an opener holding the key
+(`upgrade_seal`); a fresh store's empty head is sealed that way in the transaction creating it.
 
 Nothing here performs I/O: the stores feed rows in and get events or problems out.
 """
@@ -21,14 +29,18 @@ import hashlib
 import hmac
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 
 from riposte.audit.checkpoint import Checkpoint, signature_ok
 from riposte.audit.events import AuditEvent, AuditRecord, VerifyResult
-from riposte.audit.key import AuditKey
+from riposte.audit.key import AuditKey, macs_equal
 
 GENESIS_HASH = "0" * 64
+AWAITING_SEAL = "awaiting-seal"
+"""The mac migration 0006 gives a head still unsealed with no keyed event: an opener holding the
+key seals it (`upgrade_seal`). Never a valid seal, so a head left so fails a keyed check."""
+HEAD_TABLE, KEYING_TABLE = "audit_head", "audit_keying"
 MAX_PROBLEMS = 100  # a wholly re-chained store would otherwise list every event
 
 COLUMNS: tuple[str, ...] = tuple(AuditEvent.model_fields)
@@ -62,7 +74,8 @@ def content_hash(row: Row, key: AuditKey | None = None) -> str:
     # An empty incident_id is left out, so events from before the field verify as they were.
     body = {name: row[name] for name in CHAINED if name not in OPTIONAL or row[name]}
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-    message = (str(row["prev_hash"]) + canonical).encode("ascii")
+    # UTF-8: the JSON is ASCII, and a stored prev_hash that is not gets checked, not refused.
+    message = (str(row["prev_hash"]) + canonical).encode("utf-8", "surrogatepass")
     if key is None:
         return hashlib.sha256(message).hexdigest()
     return hmac.new(key.secret, message, hashlib.sha256).hexdigest()
@@ -71,7 +84,9 @@ def content_hash(row: Row, key: AuditKey | None = None) -> str:
 def head_mac(seq: int, head_hash: str, keyed_from: int, key: AuditKey) -> str:
     """The seal on the chain head: a head moved back, or a `keyed_from` moved on, lacks it."""
     text = f"riposte-audit-head:{seq}:{head_hash}:{keyed_from}"
-    return hmac.new(key.secret, text.encode("ascii"), hashlib.sha256).hexdigest()
+    # UTF-8, not ASCII: a stored head hash is whatever someone wrote (the same bytes if ASCII).
+    message = text.encode("utf-8", "surrogatepass")
+    return hmac.new(key.secret, message, hashlib.sha256).hexdigest()
 
 
 def storable(text: str) -> str:
@@ -131,16 +146,53 @@ class Head:
         hash_: str = "",
         mac: str = "",
         keyed_from: int | None = 1,
+        dropped: Collection[str] = (),
     ) -> None:
         self.seq, self.hash, self.mac, self.keyed_from = seq, hash_, mac, keyed_from
+        self.dropped = frozenset(dropped)  # of HEAD_TABLE, KEYING_TABLE: the table itself is gone
 
 
-def head_of(head: Sequence[object] | None, keying: Sequence[object] | None) -> Head:
+def head_of(
+    head: Sequence[object] | None,
+    keying: Sequence[object] | None,
+    dropped: Collection[str] = (),
+) -> Head:
     """The head and keying rows as the chain check reads them (None: the row is gone)."""
     keyed_from = int(str(keying[0])) if keying and str(keying[0]).isdigit() else None
     if head is None or not str(head[0]).isdigit():
-        return Head(None, keyed_from=keyed_from)
-    return Head(int(str(head[0])), str(head[1]), str(head[2]), keyed_from)
+        return Head(None, keyed_from=keyed_from, dropped=dropped)
+    return Head(int(str(head[0])), str(head[1]), str(head[2]), keyed_from, dropped)
+
+
+def head_sealed(head: Head, key: AuditKey) -> bool:
+    """Whether the stored head carries the key's seal over its seq, hash and keyed_from."""
+    if head.seq is None or head.keyed_from is None:
+        return False
+    return macs_equal(head.mac, head_mac(head.seq, head.hash, head.keyed_from, key))
+
+
+def appended_head_mac(stored: Head, seq: int, head_hash: str, key: AuditKey | None) -> str:
+    """The mac of the head an append moves to, from `stored`: sealed only if `stored` was.
+
+    A head that lacked its valid seal (edited, or set outside Riposte) is never sealed over: the
+    new head stays unsealed ('') and verify keeps reporting it; the append itself goes ahead.
+    """
+    if key is None or stored.keyed_from is None or not head_sealed(stored, key):
+        return ""
+    return head_mac(seq, head_hash, stored.keyed_from, key)
+
+
+def upgrade_seal(head: Head, key: AuditKey) -> str | None:
+    """The seal for a head the migrations left awaiting it (None: leave the head as it is).
+
+    Only a head marked `AWAITING_SEAL` with no keyed event yet (`seq` just before `keyed_from`)
+    qualifies: the shape migration 0002 leaves, before anything was appended with the key.
+    """
+    if head.seq is None or head.keyed_from is None or head.mac != AWAITING_SEAL:
+        return None
+    if head.seq != head.keyed_from - 1:
+        return None
+    return head_mac(head.seq, head.hash, head.keyed_from, key)
 
 
 class ChainCheck:
@@ -233,6 +285,11 @@ class ChainCheck:
 
     def _check_head(self) -> None:
         head = self._head
+        if HEAD_TABLE in head.dropped:
+            self._problem(
+                "the chain head's table (audit_head) is missing (dropped outside Riposte)"
+            )
+            return
         if head.seq is None:
             self._problem("the chain head row is missing (deleted outside Riposte)")
             return
@@ -247,16 +304,19 @@ class ChainCheck:
             )
         elif head.hash != self._last_hash:
             self._problem(f"seq {head.seq}: hash differs from the chain head's")
-        elif self._key is not None and head.seq >= self._keyed_from:
-            seal = head_mac(head.seq, head.hash, self._keyed_from, self._key)
-            if not hmac.compare_digest(head.mac, seal):
-                self._problem(
-                    f"the chain head (seq {head.seq}) does not carry the audit key's seal: "
-                    "moved back (a truncated chain), or it or keyed_from set outside Riposte"
-                )
+        elif (
+            self._key is not None
+            and head.keyed_from is not None  # else reported as a missing keying record
+            and not head_sealed(head, self._key)  # whatever keyed_from claims: sealed with it
+        ):
+            self._problem(_unsealed(head))
 
     def _check_keying(self) -> None:
-        if self._head.keyed_from is None:
+        if KEYING_TABLE in self._head.dropped:
+            self._problem(
+                "the store's keying table (audit_keying) is missing (dropped outside Riposte)"
+            )
+        elif self._head.keyed_from is None:
             self._problem("the store's keying record is missing (deleted outside Riposte)")
 
     def _check_checkpoint(self, checkpoint: Checkpoint) -> None:
@@ -274,7 +334,7 @@ class ChainCheck:
             )
         elif self._at_checkpoint is None:
             self._problem(f"seq {checkpoint.seq}: the checkpoint's event is missing")
-        elif not hmac.compare_digest(self._at_checkpoint, checkpoint.hash):
+        elif not macs_equal(self._at_checkpoint, checkpoint.hash):
             self._problem(
                 f"seq {checkpoint.seq}: hash differs from the checkpoint's (events up to it were "
                 "edited, deleted, reordered or re-chained)"
@@ -289,3 +349,19 @@ class ChainCheck:
                 f"the store says it is keyed from seq {self._keyed_from}, the checkpoint from "
                 f"seq {checkpoint.keyed_from} (unkeyed events claimed outside Riposte)"
             )
+
+
+def _unsealed(head: Head) -> str:
+    """Why a head that matches its events lacks the key's seal, in words."""
+    where = f"the chain head (seq {head.seq}) does not carry the audit key's seal"
+    if head.mac == AWAITING_SEAL:
+        return (
+            f"{where}: it awaits the seal of its upgrade, which an opener holding the key and "
+            "allowed to write audit_head gives (or the mark was put there outside Riposte)"
+        )
+    if not head.mac:
+        return (
+            f"{where}: keyed_from or the head set outside Riposte (or the chain head carried no "
+            "valid seal before an append, which left it unsealed)"
+        )
+    return f"{where}: moved back (a truncated chain), or keyed_from or the head set outside Riposte"

@@ -17,7 +17,7 @@ from datetime import datetime
 
 from pydantic import Field, ValidationError
 
-from riposte.audit.key import AuditKey
+from riposte.audit.key import AuditKey, macs_equal
 from riposte.errors import InvalidInput
 from riposte.model import Frozen
 
@@ -44,7 +44,7 @@ def sign(checkpoint: Checkpoint, key: AuditKey) -> Checkpoint:
 
 
 def signature_ok(checkpoint: Checkpoint, key: AuditKey) -> bool:
-    return hmac.compare_digest(sign(checkpoint, key).signature, checkpoint.signature)
+    return macs_equal(checkpoint.signature, sign(checkpoint, key).signature)
 
 
 def read_checkpoint(text: str, where: str) -> Checkpoint:

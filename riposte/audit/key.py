@@ -10,6 +10,7 @@ and the setting are interchangeable.
 from __future__ import annotations
 
 import contextlib
+import hmac
 import os
 import secrets
 from dataclasses import dataclass, field
@@ -27,6 +28,17 @@ class AuditKey:
 
     secret: bytes = field(repr=False)
     origin: str = ""  # where it came from: "settings" or the file's path
+
+
+def macs_equal(found: str, expected: str) -> bool:
+    """Constant-time equality of two MACs as text, whatever the stored text holds.
+
+    `hmac.compare_digest` refuses a str that is not ASCII (TypeError), and a MAC read from the
+    store or a checkpoint file is whatever someone wrote there: compare the UTF-8 bytes instead.
+    """
+    return hmac.compare_digest(
+        found.encode("utf-8", "surrogatepass"), expected.encode("utf-8", "surrogatepass")
+    )
 
 
 def key_path(settings: Settings) -> Path:

@@ -4,7 +4,8 @@ An append locks the chain head row (`SELECT ... FOR UPDATE`) before it reads it,
 its events and moves the head in the same transaction, so writers in any number of processes
 extend one chain in turn. Ids are checked under that lock, so a retried write is found, never
 inserted twice. Triggers refuse UPDATE, DELETE and TRUNCATE on events (see the migration for
-the grants a least-privilege deployment uses).
+the grants a least-privilege deployment uses). Any PostgreSQL failure, a privilege the role
+lacks or a table dropped behind the store's back included, becomes `Unavailable` in words.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ _MARKS = ", ".join("%s" for _ in chain.COLUMNS)
 # Column names are fixed (chain.COLUMNS); every value goes through a parameter.
 _INSERT = f"INSERT INTO audit_events ({_COLUMNS}) VALUES ({_MARKS})"  # noqa: S608
 _SELECT = f"SELECT {_COLUMNS} FROM audit_events"  # noqa: S608
+_HEAD = "SELECT seq, hash, mac FROM audit_head"
+_HEAD_FOR_UPDATE = _HEAD + " FOR UPDATE"
 
 
 class PostgresStore:
@@ -69,8 +72,10 @@ class PostgresStore:
             try:
                 with self._conn.transaction():
                     yield self._conn
-            except psycopg.OperationalError as err:
-                raise Unavailable(f"the PostgreSQL audit store at {self._where} failed") from err
+            except psycopg.Error as err:
+                raise Unavailable(
+                    f"the PostgreSQL audit store at {self._where} failed: {_reason(err)}"
+                ) from err
 
     def _migrate(self) -> None:
         with self._transaction() as conn:
@@ -89,6 +94,8 @@ class PostgresStore:
                 conn.execute(
                     "INSERT INTO schema_version (version) VALUES (%s)", (migration.version,)
                 )
+            if self._key is not None:
+                _seal_awaiting_head(conn, self._key)
 
     def append(self, records: Sequence[AuditRecord]) -> list[AuditEvent]:
         if not records:
@@ -96,23 +103,18 @@ class PostgresStore:
         if any(not record.id for record in records):
             raise InvalidInput("an audit record needs an id")
         with self._transaction() as conn:
-            head = conn.execute("SELECT seq, hash FROM audit_head FOR UPDATE").fetchone()
-            if head is None:
+            head = _chain_head(conn, lock=True)
+            if head.seq is None:
                 raise Unavailable(f"the audit store at {self._where} has no chain head")
             ids = sorted({record.id for record in records})
             rows = conn.execute(_SELECT + " WHERE id = ANY(%s)", (ids,)).fetchall()
             stored = {event.id: event for event in map(_event, rows)}
-            placed, new = chain.extend(records, stored, int(str(head[0])), str(head[1]), self._key)
+            placed, new = chain.extend(records, stored, head.seq, head.hash, self._key)
             if new:
                 with conn.cursor() as cursor:
                     cursor.executemany(_INSERT, [_values(event) for event in new])
                 last = new[-1]
-                mac = ""
-                if self._key is not None:
-                    keying = conn.execute("SELECT keyed_from FROM audit_keying").fetchone()
-                    if keying is None:
-                        raise Unavailable(f"the audit store at {self._where} has no keying row")
-                    mac = chain.head_mac(last.seq, last.hash, int(str(keying[0])), self._key)
+                mac = chain.appended_head_mac(head, last.seq, last.hash, self._key)
                 conn.execute(
                     "UPDATE audit_head SET seq = %s, hash = %s, mac = %s",
                     (last.seq, last.hash, mac),
@@ -132,9 +134,7 @@ class PostgresStore:
             conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
             conn.read_only = True
             with conn.transaction():
-                head = conn.execute("SELECT seq, hash, mac FROM audit_head").fetchone()
-                keying = conn.execute("SELECT keyed_from FROM audit_keying").fetchone()
-                check = chain.ChainCheck(self._key, chain.head_of(head, keying), checkpoint)
+                check = chain.ChainCheck(self._key, _chain_head(conn), checkpoint)
                 last = 0
                 while True:
                     rows = conn.execute(
@@ -147,9 +147,8 @@ class PostgresStore:
                     last = int(str(rows[-1][chain.COLUMNS.index("seq")]))
             return check.finish()
         except psycopg.Error as err:
-            reason = err.diag.message_primary or type(err).__name__
             raise Unavailable(
-                f"the PostgreSQL audit store at {self._where} cannot be read: {reason}"
+                f"the PostgreSQL audit store at {self._where} cannot be read: {_reason(err)}"
             ) from err
         finally:
             conn.close()
@@ -157,6 +156,52 @@ class PostgresStore:
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+
+
+def _chain_head(conn: psycopg.Connection[tuple[object, ...]], *, lock: bool = False) -> chain.Head:
+    """The chain head (locked, with `lock`) and keying records; a dropped table reads as gone."""
+    present = conn.execute(
+        "SELECT to_regclass('audit_head') IS NOT NULL, to_regclass('audit_keying') IS NOT NULL"
+    ).fetchone()
+    has_head, has_keying = (bool(present[0]), bool(present[1])) if present else (False, False)
+    head = keying = None
+    if has_head:
+        query = _HEAD_FOR_UPDATE if lock else _HEAD
+        head = conn.execute(query).fetchone()
+    if has_keying:
+        keying = conn.execute("SELECT keyed_from FROM audit_keying").fetchone()
+    dropped = [
+        name
+        for name, there in ((chain.HEAD_TABLE, has_head), (chain.KEYING_TABLE, has_keying))
+        if not there
+    ]
+    return chain.head_of(head, keying, dropped)
+
+
+def _seal_awaiting_head(conn: psycopg.Connection[tuple[object, ...]], key: AuditKey) -> None:
+    """Seal a head the migrations left awaiting its seal (chain.upgrade_seal), if any.
+
+    A role that may not update the head (an auditor's) leaves it for one that may; verify then
+    says that the head awaits its seal.
+    """
+    head = _chain_head(conn)
+    mac = chain.upgrade_seal(head, key)
+    if mac is None:
+        return
+    allowed = conn.execute("SELECT has_table_privilege('audit_head', 'UPDATE')").fetchone()
+    if allowed and allowed[0]:
+        conn.execute(
+            "UPDATE audit_head SET mac = %s WHERE seq = %s AND hash = %s AND mac = %s",
+            (mac, head.seq, head.hash, head.mac),
+        )
+
+
+def _reason(err: psycopg.Error) -> str:
+    """The server's words for a failure (never the connection string), with advice if any."""
+    reason = err.diag.message_primary or type(err).__name__
+    if isinstance(err, psycopg.errors.InsufficientPrivilege):
+        reason += " (grant this role what docker/postgres/grant-writer.sql grants the writer)"
+    return reason
 
 
 def _describe(url: str) -> str:

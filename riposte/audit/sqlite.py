@@ -3,7 +3,7 @@
 Every append runs in `BEGIN IMMEDIATE`, which takes SQLite's write lock before the chain head is
 read, so writers in several processes extend one chain in turn. Triggers refuse UPDATE and
 DELETE on events; the chain head only moves forward. Any SQLite failure, a file that is not a
-database included, becomes `Unavailable` with its reason in words.
+database or cannot be opened for writing included, becomes `Unavailable` with its reason in words.
 """
 
 from __future__ import annotations
@@ -41,9 +41,20 @@ class SqliteStore:
     def __init__(self, path: Path, key: AuditKey | None = None) -> None:
         self.path = path
         self._key = key
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # Created 0600 before SQLite opens it; its -wal and -shm files take the same mode.
-        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # Created 0600 before SQLite opens it; its -wal and -shm files take the same mode.
+            os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+        except OSError as err:
+            hint = (
+                " (Riposte opens the store to write, migrating it as it opens: verify a writable "
+                "copy)"
+                if isinstance(err, PermissionError)
+                else ""
+            )
+            raise Unavailable(
+                f"cannot open the audit store {path} for writing: {err.strerror or err}{hint}"
+            ) from err
         self._lock = threading.Lock()
         self._conn = self._connect()
         try:
@@ -82,7 +93,7 @@ class SqliteStore:
         except BaseException as err:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
-            if isinstance(err, sqlite3.OperationalError | sqlite3.DatabaseError):
+            if isinstance(err, sqlite3.Error):
                 raise Unavailable(f"the audit store {self.path} failed: {err}") from err
             raise
 
@@ -101,6 +112,18 @@ class SqliteStore:
                     "INSERT INTO schema_version (version, applied_at) VALUES (?, ?)",
                     (migration.version, chain.canonical_time(datetime.now(UTC))),
                 )
+            if self._key is not None:
+                self._seal_awaiting_head(self._key)
+
+    def _seal_awaiting_head(self, key: AuditKey) -> None:
+        """Seal a head the migrations left awaiting its seal (chain.upgrade_seal), if any."""
+        head = _chain_head(self._conn)
+        mac = chain.upgrade_seal(head, key)
+        if mac is not None:
+            self._conn.execute(
+                "UPDATE audit_head SET mac = ? WHERE seq = ? AND hash = ? AND mac = ?",
+                (mac, head.seq, head.hash, head.mac),
+            )
 
     def append(self, records: Sequence[AuditRecord]) -> list[AuditEvent]:
         if not records:
@@ -109,26 +132,18 @@ class SqliteStore:
             raise InvalidInput("an audit record needs an id")
         with self._lock, self._immediate(self._conn):
             stored = self._stored({record.id for record in records})
-            head = self._conn.execute("SELECT seq, hash FROM audit_head").fetchone()
-            if head is None:
+            head = _chain_head(self._conn)
+            if head.seq is None:
                 raise Unavailable(f"the audit store {self.path} has no chain head row")
-            placed, new = chain.extend(records, stored, head[0], head[1], self._key)
+            placed, new = chain.extend(records, stored, head.seq, head.hash, self._key)
             if new:
                 self._conn.executemany(_INSERT, (_values(event) for event in new))
                 last = new[-1]
-                mac = self._head_mac(last.seq, last.hash)
+                mac = chain.appended_head_mac(head, last.seq, last.hash, self._key)
                 self._conn.execute(
                     "UPDATE audit_head SET seq = ?, hash = ?, mac = ?", (last.seq, last.hash, mac)
                 )
         return placed
-
-    def _head_mac(self, seq: int, head_hash: str) -> str:
-        if self._key is None:
-            return ""
-        row = self._conn.execute("SELECT keyed_from FROM audit_keying").fetchone()
-        if row is None:
-            raise Unavailable(f"the audit store {self.path} has no keying record")
-        return chain.head_mac(seq, head_hash, int(row[0]), self._key)
 
     def _stored(self, ids: set[str]) -> dict[str, AuditEvent]:
         found: dict[str, AuditEvent] = {}
@@ -147,7 +162,7 @@ class SqliteStore:
         with self._lock:
             try:
                 rows = self._conn.execute(_SELECT + where, params).fetchall()
-            except sqlite3.OperationalError as err:
+            except sqlite3.Error as err:
                 raise Unavailable(f"the audit store {self.path} failed: {err}") from err
         return [_event(row) for row in rows]
 
@@ -156,9 +171,7 @@ class SqliteStore:
         conn = self._connect()
         try:
             conn.execute("BEGIN")
-            head = conn.execute("SELECT seq, hash, mac FROM audit_head").fetchone()
-            keying = conn.execute("SELECT keyed_from FROM audit_keying").fetchone()
-            check = chain.ChainCheck(self._key, chain.head_of(head, keying), checkpoint)
+            check = chain.ChainCheck(self._key, _chain_head(conn), checkpoint)
             last = 0
             while True:
                 rows = conn.execute(
@@ -179,6 +192,24 @@ class SqliteStore:
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+
+
+def _chain_head(conn: sqlite3.Connection) -> chain.Head:
+    """The chain head and keying records; a table dropped outside Riposte reads as gone."""
+    tables = {
+        str(name)
+        for (name,) in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN (?, ?)",
+            (chain.HEAD_TABLE, chain.KEYING_TABLE),
+        )
+    }
+    head = keying = None
+    if chain.HEAD_TABLE in tables:
+        head = conn.execute("SELECT seq, hash, mac FROM audit_head").fetchone()
+    if chain.KEYING_TABLE in tables:
+        keying = conn.execute("SELECT keyed_from FROM audit_keying").fetchone()
+    dropped = {chain.HEAD_TABLE, chain.KEYING_TABLE} - tables
+    return chain.head_of(head, keying, dropped)
 
 
 def _statements(script: str) -> Iterator[str]:
