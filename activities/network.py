@@ -231,7 +231,7 @@ class NetworkActivities:
         try:
             return choose_priority(rules, rule.view, rule.nsg.band)
         except BandViolation as err:
-            raise _band_error(err) from None
+            raise band_error(err) from None
 
     def _check_holds(self, rules: tuple[RuleView, ...], rule: DenyRule, priority: int) -> None:
         before = still_holds(rules, rule.view, priority)
@@ -244,7 +244,7 @@ class NetworkActivities:
             )
 
 
-def _band_error(err: BandViolation) -> ApplicationError:
+def band_error(err: BandViolation) -> ApplicationError:
     kind = FailureType.NSG_BAND_FULL if isinstance(err, BandFull) else FailureType.NSG_RULE_SHADOWED
     return ApplicationError(str(err), type=kind, non_retryable=True)
 

@@ -31,7 +31,7 @@ from activities.network import (
     CONFLICT_ATTEMPTS,
     RELEASING_RETRY,
     NetworkActivities,
-    _band_error,
+    band_error,
     block_key,
 )
 from activities.nsg_access import NsgAccess, rule_path, wait
@@ -173,7 +173,7 @@ class PatternOfLifeActivities:
             try:
                 rules = plan_rules(binding.name, device, allow, state.rules, binding.band)
             except BandViolation as err:
-                raise _band_error(err) from None
+                raise band_error(err) from None
             # Checked first, written after: an enforcement that would not hold changes nothing.
             flush = ""
             if not state.flush_connection:

@@ -19,7 +19,7 @@ async def test_shipped_network_policy_enforces_the_pattern_of_life(
 ) -> None:
     """After the response the flow check lets the device reach its usual destinations and
     stops the scans; its executed audit names the allow-list; release removes every rule."""
-    before = emulator_seam.state()["nsgs"]
+    before = _rules(emulator_seam)
     stack = await make_stack({"network-lateral-movement": SHIPPED.read_text()})
     rid = (await stack.service.submit(scan_alert())).response_id
     view = await wait_for(stack.service, rid, all_in(ActionState.EXECUTED), within=120)
@@ -34,4 +34,13 @@ async def test_shipped_network_policy_enforces_the_pattern_of_life(
     assert len(executed) == 1 and "10.0.1.0/24 tcp/443" in str(executed[0].detail)
     for action in view.actions:
         await stack.service.release(Release(action_id=action.action_id, by="carol"))
-    assert emulator_seam.state()["nsgs"] == before
+    assert _rules(emulator_seam) == before  # every rule of ours gone, the others untouched
+    assert emulator_seam.state()["nsgs"]["nsg-vpn"]["flushConnection"] is True  # left on
+
+
+def _rules(seam: Any) -> dict[str, dict[str, Any]]:
+    """Each NSG's rules by name, as written (a rewrite changes etags, not these)."""
+    return {
+        name: {r["name"]: r["properties"] for r in nsg["security_rules"]}
+        for name, nsg in seam.state()["nsgs"].items()
+    }
