@@ -18,6 +18,7 @@ from riposte.api.tokens import Role, TokenStore
 from riposte.audit.store import open_store
 from riposte.service import ResponseService
 from riposte.settings import Settings
+from tests.eventually import eventually
 
 RIPOSTE = Path(sys.executable).parent / "riposte"
 
@@ -47,13 +48,18 @@ async def test_riposte_serve_answers_and_stops_on_sigterm(
     )
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
-            for _ in range(300):
-                try:
-                    ready = await http.get("/readyz")
-                    break
-                except httpx.TransportError:
-                    assert process.returncode is None, (tmp_path / "serve.log").read_text()
-                    await asyncio.sleep(0.05)
+
+            async def readyz() -> httpx.Response:
+                assert process.returncode is None, (tmp_path / "serve.log").read_text()
+                return await http.get("/readyz")
+
+            ready = await eventually(
+                readyz,
+                within=15,
+                every=0.05,
+                what="serve answering",
+                retry_on=(httpx.TransportError,),
+            )
             assert (ready.status_code, ready.json()["ready"]) == (200, True)
             audit = await http.get("/v1/audit", headers={"Authorization": f"Bearer {token}"})
             assert audit.status_code == 200

@@ -24,6 +24,7 @@ from riposte.response import ActionState
 from riposte.service import ResponseService
 from riposte.settings import TenantSettings
 from riposte.temporal_server import SEARCH_ATTRIBUTES, SQLITE_PRAGMAS, temporal_binary
+from tests.eventually import eventually
 from tests.plugins.temporal import write_policies
 from tests.responses import all_in, network_policy, scan_alert, takeover_alert, wait_for
 from tests.workers import start_worker, worker_env, workers_store
@@ -93,10 +94,11 @@ async def test_two_workers_share_a_burst_and_losing_one_loses_nothing(
     store = open_store(f"sqlite:///{tmp_path / 'data' / 'audit.db'}")
     try:
         ids = [s.response_id for s in await asyncio.gather(*map(service.submit, alerts))]
-        for _ in range(1200):  # until the burst is under way
-            if store.query(AuditFilter(kind=AuditKind.EXECUTED)):
-                break
-            await asyncio.sleep(0.05)
+        await eventually(  # until the burst is under way
+            lambda: store.query(AuditFilter(kind=AuditKind.EXECUTED)),
+            every=0.05,
+            what="a first action executed",
+        )
         workers[0].send_signal(signal.SIGKILL)
         workers[0].wait()
         views = [
@@ -127,12 +129,12 @@ async def both_polling(env: WorkflowEnvironment, queue: str) -> None:
         task_queue=TaskQueue(name=queue),
         task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
     )
-    for _ in range(600):
+
+    async def pollers() -> set[str]:
         described = await env.client.workflow_service.describe_task_queue(request)
-        if len({poller.identity for poller in described.pollers}) >= 2:
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError("the two workers never both polled the queue")
+        return {poller.identity for poller in described.pollers}
+
+    await eventually(pollers, until=lambda found: len(found) >= 2, what="two workers polling")
 
 
 async def activity_workers(env: WorkflowEnvironment, response_ids: list[str]) -> set[str]:

@@ -3,14 +3,13 @@ audit event per address and actor per window, with a count and paths cut to 256 
 
 from __future__ import annotations
 
-import asyncio
-
 import httpx
 
 from riposte.api.denials import PATH_MAX
 from riposte.api.tokens import Role
 from riposte.audit.events import AuditFilter, AuditKind
 from riposte.settings import Guardrails
+from tests.eventually import eventually
 from tests.plugins.api import ApiFactory
 
 
@@ -45,11 +44,12 @@ async def test_a_closed_window_is_audited_without_another_request(make_api: ApiF
         for _ in range(3):
             await api.http.get("/v1/audit")
         await other.get("/v1/audit", headers={"Authorization": "Bearer rpt_guess"})
-    for _ in range(50):
-        found = api.stack.store.query(AuditFilter(kind=AuditKind.DENIED))
-        if len(found) == 2:
-            break
-        await asyncio.sleep(0.1)
+    found = await eventually(
+        lambda: api.stack.store.query(AuditFilter(kind=AuditKind.DENIED)),
+        until=lambda events: len(events) == 2,
+        within=5,
+        what="both windows' denied events",
+    )
     assert sorted(e.detail.split(" in ")[0] for e in found) == [
         "1 refused from 198.51.100.9",
         "3 refused from 203.0.113.7",

@@ -23,6 +23,7 @@ from riposte.holders.report import FindingKind, ReconcileReport, ReconcileReques
 from riposte.response import ActionState
 from riposte.schedules import schedule_id
 from riposte.settings import TenantSettings
+from tests.eventually import eventually
 from tests.plugins.temporal import Stack, StackFactory
 from tests.responses import scan_alert, wait_for
 from tests.test_respond_modes import deny_rules
@@ -124,14 +125,9 @@ async def test_the_worker_creates_its_reconcile_schedule(
     """Starting a worker leaves a Schedule that runs ReconcileBlocks on its task queue."""
     stack = await make_stack({})
     handle = temporal_client.get_schedule_handle(schedule_id(stack.settings.task_queue))
-    for _ in range(100):  # the worker starts in the background
-        try:
-            described = await handle.describe()
-            break
-        except RPCError:
-            await asyncio.sleep(0.1)
-    else:
-        raise AssertionError("the worker created no reconcile schedule")
+    described = await eventually(  # the worker starts in the background
+        handle.describe, within=10, what="the worker's reconcile schedule", retry_on=(RPCError,)
+    )
     action = described.schedule.action
     assert getattr(action, "workflow", None) == "ReconcileBlocks"
     await handle.delete()

@@ -9,12 +9,13 @@ answered 429 without another look at its credentials until the window ends (stil
 Memory is bounded: past `MAX_SOURCES` sources in one window, the rest are counted as one.
 
 Windows are flushed by a task of their own (started with the first refusal, ended when nothing
-is pending) and by `flush()` at shutdown, so no lifespan hook is needed.
+is pending) and by `close()` at shutdown, so no lifespan hook is needed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 from collections import Counter
 from collections.abc import Callable
@@ -112,6 +113,14 @@ class Denials:
         for stale in [k for k in self._per_client if not only_closed or k[0] < slot]:
             del self._per_client[stale]
         return [self._event(key, self._folds.pop(key)) for key in sorted(due)]
+
+    async def close(self) -> None:
+        """At shutdown: stop the flusher, and audit the windows still open."""
+        if self._flusher is not None:
+            self._flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._flusher
+        await self.flush()
 
     async def flush(self, *, only_closed: bool = False) -> int:
         """Audit every window that has ended (or all, at shutdown); returns the events written."""

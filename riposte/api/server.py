@@ -68,7 +68,7 @@ async def serve(
             await stop.wait()
     finally:
         context: ApiContext = app.state.riposte
-        await context.denials.flush()  # the windows still open
+        await context.denials.close()  # the windows still open
         store.close()
 
 

@@ -133,6 +133,7 @@ async def make_api(
     workers: list[tuple[asyncio.Event, asyncio.Task[None]]] = []
     stores: list[AuditStore] = []
     clients: list[httpx.AsyncClient] = []
+    harnesses: list[ApiHarness] = []
     queues: list[str] = []
 
     async def start(
@@ -166,6 +167,7 @@ async def make_api(
         http = httpx.AsyncClient(transport=transport, base_url="http://riposte.test")
         clients.append(http)
         harness = ApiHarness(app=app, http=http, stack=stack, tokens=tokens)
+        harnesses.append(harness)
         for role in Role:
             harness.token[role] = tokens.create(role, harness.name(role))
         return harness
@@ -173,6 +175,8 @@ async def make_api(
     yield start
     for http in clients:
         await http.aclose()
+    for harness in harnesses:  # as `riposte serve` stops: open windows audited, flusher ended
+        await harness.app.state.riposte.denials.close()
     for n, queue in enumerate(queues):
         await asyncio.wait_for(cancel_running(temporal_client, queue), 60)
         if os.environ.get("RIPOSTE_RECORD_HISTORIES"):
