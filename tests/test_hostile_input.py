@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import threading
 import time
 from typing import Any
 
@@ -157,3 +159,29 @@ async def test_distinct_sources_add_a_bounded_number_of_metric_series(
     ]
     assert len(series) == 4
     assert 'riposte_alerts_received_total{source="other"} 5.0' in series
+
+
+async def test_healthz_answers_while_an_alert_is_being_parsed(
+    make_api: ApiFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Parsing runs off the event loop: while one POST is held inside the parser, /healthz and
+    other requests are still answered. (If the parser ran on the loop, the held POST would
+    stall them all and this test would time out.)"""
+    from riposte.api.routes import alerts
+
+    api = await make_api({})
+    inside, release = threading.Event(), threading.Event()
+    real = alerts._parse
+
+    def held(*args: Any) -> Any:
+        inside.set()
+        assert release.wait(30), "never released"
+        return real(*args)
+
+    monkeypatch.setattr(alerts, "_parse", held)
+    posting = asyncio.create_task(api.post_alert(native(name="x" * 400)))
+    assert await asyncio.to_thread(inside.wait, 10), "the POST never reached the parser"
+    health = await asyncio.wait_for(api.http.get("/healthz"), 5)
+    assert health.status_code == 200 and not posting.done()
+    release.set()
+    assert (await asyncio.wait_for(posting, 30)).status_code == 202
