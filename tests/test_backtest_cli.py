@@ -249,19 +249,39 @@ def seed_campaign(tmp_path: Path) -> Path:
 def test_the_shipped_campaign_escalates_the_takeover_from_the_second_account(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """As in the live engine and `policy test`, the takeovers of accounts B to E are autonomous
-    once the campaign fires, so they count against the budgets: with one per action an hour,
-    E's actions (seven minutes after D's) would have waited."""
+    """As in the live engine, the takeovers are autonomous once the campaign fires on B's
+    alert: B to E's as they arrive, and A's, still waiting for approval 28 minutes on, when the
+    escalation reaches it. So they count against the budgets: with one per action an hour, B's
+    actions (escalated with A's at 09:40) and E's (seven minutes after D's) would have waited."""
     monkeypatch.setenv("RIPOSTE_GUARDRAILS__BUDGET_PER_ACTION", "1")
     report, _ = backtest(
         capsys, "--policies", str(POLICIES), "--alerts", str(seed_campaign(tmp_path))
     )
     takeover = report["policies"]["m365-account-takeover"]
     assert takeover["matched"] == 5
-    assert takeover["by_mode"]["autonomous"] == {action: 4 for action in takeover["actions"]}
-    assert takeover["budget_hours"] == ["2021-06-09T09:00Z"]
+    assert takeover["by_mode"] == {"autonomous": {action: 5 for action in takeover["actions"]}}
+    assert takeover["budget_hours"] == ["2021-06-07T09:00Z", "2021-06-09T09:00Z"]
     assert {h["deferred"] for h in report["budget_hours"]} == {1}
-    assert len(report["budget_hours"]) == len(takeover["actions"])
+    assert len(report["budget_hours"]) == 2 * len(takeover["actions"])
+
+
+def test_an_escalation_reaches_only_the_actions_still_waiting(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """With a 10-minute approval timeout, A's takeover has expired by the time B's alert fires
+    the campaign 28 minutes later: it stays human-confirm, and B to E's are autonomous."""
+    folder = tmp_path / "short-timeout"
+    shutil.copytree(POLICIES, folder)
+    takeover = folder / "m365-account-takeover.yaml"
+    text = takeover.read_text()
+    assert "approval: {timeout: 4h," in text
+    takeover.write_text(text.replace("approval: {timeout: 4h,", "approval: {timeout: 10m,"))
+    report, _ = backtest(
+        capsys, "--policies", str(folder), "--alerts", str(seed_campaign(tmp_path))
+    )
+    by_mode = report["policies"]["m365-account-takeover"]["by_mode"]
+    assert set(by_mode["autonomous"].values()) == {4}
+    assert set(by_mode["human-confirm"].values()) == {1}
 
 
 def test_under_the_kill_switch_the_campaign_escalates_nothing(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -70,7 +71,8 @@ def test_policy_test_shows_how_an_incident_grows(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """`policy test` on three alerts from one IP shows one incident growing, the campaign
-    firing at the second account, and the takeover's mode escalated from then on."""
+    firing at the second account, and the takeover's mode escalated from then on, the first
+    alert's too: its actions still wait for approval (4 h) when the campaign fires."""
     alerts = tmp_path / "alerts.ndjson"
     alerts.write_text("\n".join(json.dumps(alert_json(u)) for u in ("adele", "ben", "chris")))
     folder = campaign_folder(tmp_path)
@@ -81,8 +83,23 @@ def test_policy_test_shows_how_an_incident_grows(
     assert [s["accounts"] for s in steps] == [1, 2, 3]
     assert not steps[0]["escalations"] and steps[1]["escalations"][0]["mode"] == "autonomous"
     modes = [a["actions"][0]["mode"] for a in out["alerts"]]
-    assert modes == ["human-confirm", "autonomous", "autonomous"]
+    assert modes == ["autonomous", "autonomous", "autonomous"]
     [incident] = out["incidents"]
     assert incident["alerts"] == 3 and incident["attacker_ips"] == ["198.51.100.7"]
     assert run(["policy", "test", str(alerts), "--policies", str(folder)]) == 0
     assert "escalates m365-account-takeover to autonomous" in capsys.readouterr().out
+
+
+def test_policy_test_leaves_an_expired_request_as_it_was(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The first account's request has expired (4 h) when the second account fires the
+    campaign five hours later: it stays human-confirm; the second is escalated."""
+    first = takeover_alert("adele@contoso.com")
+    later = takeover_alert("ben@contoso.com", time=first.time + timedelta(hours=5))
+    alerts = tmp_path / "alerts.ndjson"
+    alerts.write_text("\n".join(a.model_dump_json() for a in (first, later)))
+    folder = campaign_folder(tmp_path)
+    assert run(["policy", "test", str(alerts), "--policies", str(folder), "--format", "json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert [a["actions"][0]["mode"] for a in out["alerts"]] == ["human-confirm", "autonomous"]

@@ -59,4 +59,4 @@ class IncidentReplay:
             )
             for task in plan.tasks
         )
-        return Growth(verdicts, record.escalations)
+        return Growth(verdicts, record.escalations, record.incident_id, plan.escalations)

@@ -15,8 +15,11 @@ the verdicts of the incident-scope responses it started, tallied beside the aler
 and the escalations in force in its incident. The alert's planned actions of an escalated
 policy take the escalation's mode before they are tallied and budgeted (and compared), as the
 live response takes it on joining its incident (`riposte.incidents.rehearsal.escalation_for`);
-under the kill switch, never. Not replayed: an escalation of actions still waiting for approval
-from earlier alerts of the incident (the live engine escalates those too).
+under the kill switch, never. An escalation also reaches the earlier alerts' actions of the
+incident still waiting for approval (asked less than their approval timeout before), as the
+live engine signals them: they are tallied again under the new mode, and an autonomous one
+spends budget at that hour. Alerts come in time order, so a waiting action is kept only until
+its timeout has passed. (`--against` compares each alert as it arrives, without these.)
 """
 
 from __future__ import annotations
@@ -45,6 +48,17 @@ class Growth(NamedTuple):
 
     verdicts: Sequence[Verdict]  # of the incident-scope responses it started
     escalations: Sequence[Escalation]  # in force in its incident by then, its own included
+    incident: str = ""  # the incident it joined
+    recorded: Sequence[Escalation] = ()  # the escalations its arrival recorded
+
+
+class _Waiting(NamedTuple):
+    """A human-confirm action that would still wait for its approval until `until`."""
+
+    until: int  # seconds since the epoch
+    tally: int
+    action: ActionName
+    policy: str
 
 
 class IncidentScope(Protocol):
@@ -115,6 +129,7 @@ class Backtest:
         self._index = {name: n for n, name in enumerate(self._names)}
         self._tallies = [_Tally() for _ in self._names]
         self._ledger = BudgetLedger()
+        self._waiting: dict[str, list[_Waiting]] = {}  # by incident
 
     def add(self, alert: Alert) -> None:
         key = alert.key
@@ -128,7 +143,9 @@ class Backtest:
         second = int(alert.time.timestamp())
         growth = self.incidents.grow(facts) if self.incidents is not None else None
         modes = escalated_modes(self.policies, verdict, growth)
-        self._tally(verdict, second, modes)
+        if growth is not None and not self.policies.snapshot.force_passive:
+            self._escalate_waiting(growth, second)
+        self._tally(verdict, second, modes, growth.incident if growth is not None else "")
         grown = growth.verdicts if growth is not None else ()
         for incident_verdict in grown:
             self._tally(incident_verdict, second, {})  # never escalated: not a member
@@ -152,7 +169,35 @@ class Backtest:
                     ChangedAlert(alert=key, name=alert.name, time=when, changes=changes)
                 )
 
-    def _tally(self, verdict: Verdict, second: int, modes: Mapping[str, Mode]) -> None:
+    def _escalate_waiting(self, growth: Growth, second: int) -> None:
+        """The escalations this arrival recorded, given to its incident's actions still waiting
+        for approval: counted again under their new mode."""
+        waiting = self._waiting.get(growth.incident) if growth.recorded else None
+        if not waiting:
+            return
+        still: list[_Waiting] = []
+        for action in waiting:
+            if action.until <= second:
+                continue  # it expired (or was answered) before this alert
+            escalation = escalation_for(growth.recorded, action.policy, Mode.HUMAN_CONFIRM)
+            if escalation is None:
+                still.append(action)
+                continue
+            by_mode = self._tallies[action.tally].by_mode
+            before = by_mode[Mode.HUMAN_CONFIRM.value]
+            before[action.action.value] -= 1
+            if not before[action.action.value]:
+                del before[action.action.value]
+            if not before:
+                del by_mode[Mode.HUMAN_CONFIRM.value]
+            by_mode.setdefault(escalation.mode.value, Counter())[action.action.value] += 1
+            if escalation.mode is Mode.AUTONOMOUS:
+                self._ledger.record(second, _ACTION_INDEX[action.action], action.tally)
+        self._waiting[growth.incident] = still
+
+    def _tally(
+        self, verdict: Verdict, second: int, modes: Mapping[str, Mode], incident: str = ""
+    ) -> None:
         tallies, index = self._tallies, self._index
         for policy in verdict.matched:
             tallies[index[policy.name]].matched += 1
@@ -173,6 +218,10 @@ class Backtest:
             tally.targets.add(planned.target)
             if mode is Mode.AUTONOMOUS:
                 self._ledger.record(second, _ACTION_INDEX[action], n)
+            elif mode is Mode.HUMAN_CONFIRM and incident:
+                until = second + planned.step.approval_timeout
+                waiting = _Waiting(until, n, action, planned.policy.name)
+                self._waiting.setdefault(incident, []).append(waiting)
 
     def report(self, *, bad_input: int = 0, skipped_events: int = 0) -> BacktestReport:
         hours, by_policy = self._ledger.tripped(self.budgets, ACTIONS)

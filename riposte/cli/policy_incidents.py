@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from riposte.adapters.caps import parse_bounded
@@ -13,9 +14,11 @@ from riposte.incidents.rehearsal import (
     IncidentStep,
     Rehearsal,
     escalation_for,
+    escalation_while_waiting,
     in_force,
     rehearse,
 )
+from riposte.modes import Mode
 from riposte.policy.engine import ResponsePlan, evaluate
 from riposte.policy.snapshot import PolicySnapshot
 from riposte.settings import Settings
@@ -58,16 +61,23 @@ def plans_and_growth(
     plans = [evaluate(a, snapshot, a.key) for a in alerts]
     rehearsal = rehearse(alerts, snapshot, settings.incidents.window_seconds)
     if not snapshot.force_passive:
-        plans = [_escalated(p, n, rehearsal.steps) for n, p in enumerate(plans)]
+        times = [a.time for a in alerts]
+        plans = [_escalated(p, n, rehearsal.steps, times) for n, p in enumerate(plans)]
     return plans, rehearsal
 
 
-def _escalated(plan: ResponsePlan, n: int, steps: tuple[IncidentStep, ...]) -> ResponsePlan:
-    """The plan with the modes its incident's escalations give it by step `n`."""
+def _escalated(
+    plan: ResponsePlan, n: int, steps: tuple[IncidentStep, ...], times: list[datetime]
+) -> ResponsePlan:
+    """The plan with the modes its incident's escalations give it: those in force by step `n`,
+    and for an action still waiting for approval, those later alerts record within its wait."""
     escalations = in_force(steps, n)
     actions = []
     for action in plan.actions:
         escalation = escalation_for(escalations, action.policy, action.mode)
+        if escalation is None and action.mode is Mode.HUMAN_CONFIRM:
+            timeout = action.approval_timeout_seconds
+            escalation = escalation_while_waiting(steps, times, n, action.policy, timeout)
         if escalation is not None:
             action = action.model_copy(update={"mode": escalation.mode})
         actions.append(action)

@@ -6,7 +6,7 @@ the incident-scope policies evaluated at each step. Pure, no I/O (`policy test`,
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from riposte.alerts import Alert
 from riposte.incidents.correlation import correlation_key
@@ -100,6 +100,27 @@ def in_force(steps: Sequence[IncidentStep], upto: int) -> tuple[Escalation, ...]
         if step.incident_id == incident
         for escalation in step.escalations
     )
+
+
+def escalation_while_waiting(
+    steps: Sequence[IncidentStep],
+    times: Sequence[datetime],
+    asked: int,
+    policy: str,
+    timeout_seconds: int,
+) -> Escalation | None:
+    """The escalation a human-confirm action of `policy`, asked at step `asked`, takes while it
+    still waits for approval: the first recorded in its incident by a later alert that came
+    within its approval timeout, as the live engine signals its still-pending responses."""
+    incident, since = steps[asked].incident_id, times[asked]
+    for step, when in zip(steps[asked + 1 :], times[asked + 1 :], strict=True):
+        waited = (when - since).total_seconds()
+        if step.incident_id != incident or not 0 <= waited < timeout_seconds:
+            continue
+        escalation = escalation_for(step.escalations, policy, Mode.HUMAN_CONFIRM)
+        if escalation is not None:
+            return escalation
+    return None
 
 
 def escalation_for(escalations: Iterable[Escalation], policy: str, mode: Mode) -> Escalation | None:
