@@ -25,7 +25,7 @@ from msgraph.generated.users.item.user_item_request_builder import UserItemReque
 from msgraph.graph_service_client import GraphServiceClient
 
 from activities import progress
-from activities.errors import status_of, translated
+from activities.errors import needing, status_of, translated
 from activities.mailbox import from_json, to_json
 from activities.outcome import outcome
 from riposte.actions import validation
@@ -41,6 +41,9 @@ from riposte.actions.payloads import (
 from riposte.failures import refuse
 
 NEEDS = REVOKE_APP_CONSENTS.graph
+USERS = needing(NEEDS, "User.Read.All")
+GRANTS = needing(NEEDS, "DelegatedPermissionGrant.ReadWrite.All")
+AUDIT = needing(NEEDS, "AuditLog.Read.All")
 CONSENT = "Consent to application"
 _CREATABLE = ("clientId", "consentType", "principalId", "resourceId", "scope")
 
@@ -87,7 +90,7 @@ class AppConsentActivities:
         progress.remember(revert)
         for kept in pending:
             grant_id = str(kept.grant.get("id"))
-            with translated(f"revoking the consent of {upn} to {kept.app}", NEEDS):
+            with translated(f"revoking the consent of {upn} to {kept.app}", GRANTS):
                 try:
                     await self.graph.oauth2_permission_grants.by_o_auth2_permission_grant_id(
                         grant_id
@@ -118,7 +121,7 @@ class AppConsentActivities:
                     {key: kept.grant.get(key) for key in _CREATABLE},
                     OAuth2PermissionGrant,
                 )
-                with translated(f"re-creating the consent of {upn} to {kept.app}", NEEDS):
+                with translated(f"re-creating the consent of {upn} to {kept.app}", GRANTS):
                     await self.graph.oauth2_permission_grants.post(body)
                 existing.add(_signature(kept.grant))
                 restored.append(_describe(kept))
@@ -134,7 +137,7 @@ class AppConsentActivities:
 
     async def _user_id(self, upn: str) -> str:
         query = UserItemRequestBuilder.UserItemRequestBuilderGetQueryParameters(select=["id"])
-        with translated(f"reading user {upn}", NEEDS):
+        with translated(f"reading user {upn}", USERS):
             user = await self.graph.users.by_user_id(upn).get(
                 RequestConfiguration(query_parameters=query)
             )
@@ -149,7 +152,7 @@ class AppConsentActivities:
         )
         builder = self.graph.oauth2_permission_grants
         found: list[dict[str, Any]] = []
-        with translated(f"listing the app consents of {upn}", NEEDS):
+        with translated(f"listing the app consents of {upn}", GRANTS):
             page = await builder.get(RequestConfiguration(query_parameters=query))
             while page is not None:
                 found.extend(to_json(grant) for grant in page.value or [])
@@ -167,7 +170,7 @@ class AppConsentActivities:
         )
         builder = self.graph.audit_logs.directory_audits
         apps: dict[str, str] = {}
-        with translated(f"reading the consent audit of {upn}", NEEDS):
+        with translated(f"reading the consent audit of {upn}", AUDIT):
             page = await builder.get(RequestConfiguration(query_parameters=query))
             while page is not None:
                 for event in page.value or []:

@@ -89,11 +89,22 @@ def failure_for(err: BaseException, doing: str) -> ApplicationError | None:
     return None
 
 
+def needing(needs: Iterable[Need], *permissions: str) -> tuple[Need, ...]:
+    """The needs among a catalogue entry's `needs` that one call uses, by permission name (so
+    a 403 names those, not all the action's); ValueError for a name the entry lacks."""
+    found = {need.permission: need for need in needs}
+    missing = [name for name in permissions if name not in found]
+    if missing:
+        raise ValueError(f"the catalogue entry needs no {', '.join(missing)}")
+    return tuple(found[name] for name in permissions)
+
+
 @contextmanager
 def translated(doing: str, needs: Iterable[Need] = ()) -> Iterator[None]:
     """Run SDK calls, re-raising their errors as typed failures that say what was being done.
 
-    A 403 names `needs`, the Graph permissions the action's catalogue entry says it uses.
+    A 403 names `needs`: the Graph permissions that the call uses (`needing`), from the
+    action's catalogue entry.
     """
     try:
         yield

@@ -13,13 +13,15 @@ from msgraph.generated.models.user import User
 from msgraph.generated.users.item.user_item_request_builder import UserItemRequestBuilder
 from msgraph.graph_service_client import GraphServiceClient
 
-from activities.errors import translated
+from activities.errors import needing, translated
 from activities.outcome import outcome
 from riposte.actions import validation
 from riposte.actions.catalogue import FORCE_PASSWORD_CHANGE
 from riposte.actions.payloads import ActionInput, ActionName, ActionResult
 
 NEEDS = FORCE_PASSWORD_CHANGE.graph
+USERS = needing(NEEDS, "User.Read.All")
+PASSWORD_PROFILE = needing(NEEDS, "User-PasswordProfile.ReadWrite.All")
 
 
 class PasswordActivities:
@@ -42,7 +44,7 @@ class PasswordActivities:
             summary = f"would make {upn} change their password at next sign-in (not forced now)"
             return outcome(request, changed=False, summary=summary, calls=[call])
         profile = PasswordProfile(force_change_password_next_sign_in=True)
-        with translated(f"forcing a password change for {upn}", NEEDS):
+        with translated(f"forcing a password change for {upn}", PASSWORD_PROFILE):
             await self.graph.users.by_user_id(upn).patch(User(password_profile=profile))
         summary = f"{upn} must change their password at next sign-in"
         return outcome(request, changed=True, summary=summary, calls=[call])
@@ -51,7 +53,7 @@ class PasswordActivities:
         query = UserItemRequestBuilder.UserItemRequestBuilderGetQueryParameters(
             select=["id", "userPrincipalName", "passwordProfile"]
         )
-        with translated(f"reading the password profile of {upn}", NEEDS):
+        with translated(f"reading the password profile of {upn}", USERS):
             user = await self.graph.users.by_user_id(upn).get(
                 RequestConfiguration(query_parameters=query)
             )

@@ -27,7 +27,7 @@ from msgraph.graph_service_client import GraphServiceClient
 from temporalio import activity
 
 from activities.errors import translated
-from riposte.actions.catalogue import CATALOGUE
+from riposte.actions.catalogue import CATALOGUE, READ_PROTECTED_ROLES
 from riposte.actions.descriptor import Target
 from riposte.actions.payloads import ActionInput, ActionName, ActionResult
 from riposte.domain.addresses import AddressRefused, contains, normalise_address
@@ -105,7 +105,7 @@ class ProtectedEntities:
     async def role_templates(self) -> list[str]:
         """The template ids of the protected roles active in the tenant: what a Conditional
         Access policy excludes by (`excludeRoles`)."""
-        with translated("reading the protected directory roles"):
+        with translated("reading the protected directory roles", (READ_PROTECTED_ROLES,)):
             return [r.role_template_id for r in await self._protected_roles() if r.role_template_id]
 
     async def _protected_roles(self) -> list[DirectoryRole]:
@@ -117,7 +117,7 @@ class ProtectedEntities:
 
     async def _read_members(self) -> dict[str, str]:
         members: dict[str, str] = {}
-        with translated("reading the protected directory roles"):
+        with translated("reading the protected directory roles", (READ_PROTECTED_ROLES,)):
             for role in await self._protected_roles():
                 name, role_id = role.display_name or "", str(role.id)
                 page = await self._graph.directory_roles.by_directory_role_id(role_id).members.get()

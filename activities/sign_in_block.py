@@ -53,7 +53,7 @@ from msgraph.graph_service_client import GraphServiceClient
 from temporalio.exceptions import ApplicationError
 
 from activities import progress
-from activities.errors import status_of, translated
+from activities.errors import needing, status_of, translated
 from activities.outcome import outcome
 from activities.protection import ProtectedEntities
 from riposte.actions import validation
@@ -72,6 +72,8 @@ from riposte.holders.models import (
 from riposte.settings import TenantSettings
 
 NEEDS = BLOCK_SIGN_IN_FROM.graph
+CONDITIONAL_ACCESS = needing(NEEDS, "Policy.Read.All", "Policy.ReadWrite.ConditionalAccess")
+USERS = needing(NEEDS, "User.Read.All")
 _LOCATIONS = "/identity/conditionalAccess/namedLocations"
 _POLICIES = "/identity/conditionalAccess/policies"
 RELEASING_RETRY = timedelta(seconds=2)
@@ -87,7 +89,7 @@ class NamedLocationRanges:
 
     async def find(self) -> tuple[str | None, list[str]]:
         """The location's id (None when missing) and its ranges as CIDR strings."""
-        with translated(f"reading the named location '{self.name}'", NEEDS):
+        with translated(f"reading the named location '{self.name}'", CONDITIONAL_ACCESS):
             page = await self._locations.get()
             while page is not None:
                 for found in page.value or []:
@@ -105,7 +107,7 @@ class NamedLocationRanges:
             body = IpNamedLocation(
                 display_name=self.name, is_trusted=False, ip_ranges=[_range(cidr)]
             )
-            with translated(f"creating the named location '{self.name}'", NEEDS):
+            with translated(f"creating the named location '{self.name}'", CONDITIONAL_ACCESS):
                 created = await self._locations.post(body)
             return str(created.id) if created is not None else ""
         if cidr not in ranges:
@@ -125,13 +127,15 @@ class NamedLocationRanges:
         location_id, _ = await self.find()
         if location_id is None:
             return False
-        with translated(f"deleting the named location '{self.name}'", NEEDS):
+        with translated(f"deleting the named location '{self.name}'", CONDITIONAL_ACCESS):
             await self._locations.by_named_location_id(location_id).delete()
         return True
 
     async def _write(self, location_id: str, ranges: Sequence[str]) -> None:
         body = IpNamedLocation(ip_ranges=[_range(cidr) for cidr in ranges])
-        with translated(f"updating the ranges of the named location '{self.name}'", NEEDS):
+        with translated(
+            f"updating the ranges of the named location '{self.name}'", CONDITIONAL_ACCESS
+        ):
             await self._locations.by_named_location_id(location_id).patch(body)
 
 
@@ -268,7 +272,7 @@ class SignInBlockActivities:
 
     async def _policy_id(self) -> str | None:
         name = self.tenant.sign_in_block_policy
-        with translated(f"reading the Conditional Access policy '{name}'", NEEDS):
+        with translated(f"reading the Conditional Access policy '{name}'", CONDITIONAL_ACCESS):
             page = await self._policies.get()
             while page is not None:
                 for policy in page.value or []:
@@ -299,14 +303,16 @@ class SignInBlockActivities:
                 operator="OR", built_in_controls=[ConditionalAccessGrantControl.Block]
             ),
         )
-        with translated(f"creating the Conditional Access policy '{policy.display_name}'", NEEDS):
+        with translated(
+            f"creating the Conditional Access policy '{policy.display_name}'", CONDITIONAL_ACCESS
+        ):
             await self._policies.post(policy)
 
     async def _delete_policy(self) -> None:
         policy_id = await self._policy_id()
         if policy_id is None:
             return
-        with translated("deleting the Conditional Access policy", NEEDS):
+        with translated("deleting the Conditional Access policy", CONDITIONAL_ACCESS):
             try:
                 await self._policies.by_conditional_access_policy_id(policy_id).delete()
             except Exception as err:
@@ -316,7 +322,7 @@ class SignInBlockActivities:
     async def _user_id(self, upn: str) -> str | None:
         """A protected account's object id (the policy excludes ids); None when it is missing."""
         query = UserItemRequestBuilder.UserItemRequestBuilderGetQueryParameters(select=["id"])
-        with translated(f"reading protected user {upn}", NEEDS):
+        with translated(f"reading protected user {upn}", USERS):
             try:
                 user = await self.graph.users.by_user_id(upn).get(
                     RequestConfiguration(query_parameters=query)

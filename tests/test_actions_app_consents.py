@@ -109,6 +109,20 @@ async def test_forbidden_names_the_missing_permission(
         await run(acts.act(REVOKE), action_input(REVOKE, ADELE, since=day_before_now()))
     assert caught.value.type == FailureType.FORBIDDEN and caught.value.non_retryable
     assert "DelegatedPermissionGrant.ReadWrite.All" in caught.value.message
+    assert "AuditLog.Read.All" not in caught.value.message  # only what the refused call uses
+
+
+async def test_a_forbidden_audit_read_names_audit_log_read_all_alone(
+    acts: TenantActivities, emulator_seam: EmulatorSeam
+) -> None:
+    """The grants are dated from the directory audit: a 403 there names AuditLog.Read.All."""
+    emulator_seam.add_fault(route="graph.audits.list", deny=True)
+    with pytest.raises(ApplicationError) as caught:
+        await run(acts.act(REVOKE), action_input(REVOKE, ADELE, since=day_before_now()))
+    assert caught.value.type == FailureType.FORBIDDEN
+    assert caught.value.message.endswith(
+        "the app needs the Graph application permission(s) AuditLog.Read.All (with admin consent)"
+    )
 
 
 @pytest.mark.parametrize("status", [429, 503])

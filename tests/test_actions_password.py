@@ -73,6 +73,7 @@ async def test_forbidden_names_the_missing_permission(
         await run(acts.act(FORCE), action_input(FORCE, BEN))
     assert caught.value.type == FailureType.FORBIDDEN and caught.value.non_retryable
     assert "User-PasswordProfile.ReadWrite.All" in caught.value.message
+    assert "User.Read.All" not in caught.value.message  # only what the refused call uses
 
 
 @pytest.mark.parametrize("status", [429, 503])

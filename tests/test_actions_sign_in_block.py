@@ -155,6 +155,7 @@ async def test_forbidden_names_the_missing_permission(
         await run(acts.act(BLOCK), action_input(BLOCK, ATTACKER))
     assert caught.value.type == FailureType.FORBIDDEN and caught.value.non_retryable
     assert "Policy.ReadWrite.ConditionalAccess" in caught.value.message
+    assert "User.Read.All" not in caught.value.message  # only what the refused call uses
 
 
 @pytest.mark.parametrize("status", [429, 503])
