@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from enum import StrEnum
 
@@ -41,6 +42,7 @@ class KeyKind(StrEnum):
     ALERT = "alert"  # nothing to correlate on: an incident of one
 
 
+@functools.lru_cache(maxsize=4096)
 def is_public(address: str) -> bool:
     """Whether `address` can be an attacker's address on the Internet."""
     try:

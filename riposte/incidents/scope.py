@@ -13,6 +13,7 @@ one policy (`narrowed`).
 
 from __future__ import annotations
 
+import functools
 from datetime import timedelta
 
 from riposte.actions.catalogue import CATALOGUE
@@ -21,7 +22,7 @@ from riposte.alerts import Alert, Entities, Severity
 from riposte.incidents.correlation import is_public
 from riposte.incidents.models import Escalation, IncidentRecord, IncidentTask, Member
 from riposte.model import Frozen
-from riposte.policy.matching import failures
+from riposte.policy.matchers import Facts, Matcher, compile_match
 from riposte.policy.models import IncidentMatch, Match, Policy, Scope
 from riposte.policy.snapshot import PolicySnapshot, SnapshotPolicy
 
@@ -40,13 +41,20 @@ def fired_key(task: IncidentTask) -> str:
 def counted(match: Match, members: tuple[Member, ...]) -> tuple[Member, ...]:
     """The members an incident-scope match counts: those meeting its alert conditions, within
     its window of the latest of them."""
-    alert_level = match.model_copy(update={"incident": None})
-    meeting = tuple(m for m in members if not failures(alert_level, m.alert))
+    matcher = _alert_level(match)
+    meeting = tuple(m for m in members if matcher.holds(Facts(m.alert)))
     window = match.incident.within if match.incident else None
     if not meeting or window is None:
         return meeting
     latest = max(m.alert.time for m in meeting)
     return tuple(m for m in meeting if latest - m.alert.time <= timedelta(seconds=window))
+
+
+@functools.lru_cache(maxsize=256)
+def _alert_level(match: Match) -> Matcher:
+    """The match's alert conditions, compiled once (an incident re-counts its members each time
+    it grows)."""
+    return compile_match(match.model_copy(update={"incident": None}))
 
 
 def unmet(incident: IncidentMatch, members: tuple[Member, ...]) -> str:
