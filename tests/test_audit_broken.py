@@ -7,7 +7,6 @@ import os
 import shutil
 import sqlite3
 import subprocess
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from riposte.audit.key import AuditKey
 from riposte.audit.store import open_store
 from riposte.cli import run
 from riposte.errors import Unavailable
-from tests.plugins.audit import TEST_KEY, records
+from tests.plugins.audit import READ_ONLY, TEST_KEY, login_role, records
 from tests.test_audit_verify import tampered
 
 SQLITE_PREFIX = "sqlite:///"
@@ -163,18 +162,8 @@ def test_appending_without_a_head_table_is_unavailable_in_words(
 def bare_role(postgres_url: str) -> Iterator[str]:
     """A migrated store and the URL of a login role with no privilege on it; dropped after."""
     open_store(postgres_url, TEST_KEY).close()
-    role = f"riposte_bare_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(postgres_url, autocommit=True) as owner:
-        owner.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(role)))
-    try:
-        yield postgres_url.replace("postgresql://postgres@", f"postgresql://{role}@")
-    finally:
-        with psycopg.connect(postgres_url, autocommit=True) as owner:
-            owner.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s", (role,)
-            )
-            owner.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))
-            owner.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
+    with login_role(postgres_url) as url:
+        yield url
 
 
 def test_a_postgres_role_without_grants_is_unavailable_in_words(bare_role: str) -> None:
@@ -193,11 +182,7 @@ def test_a_postgres_role_that_may_only_read_cannot_append_and_says_why(
     """A read-only role opens and queries the store; its append is Unavailable, in words."""
     role = bare_role.split("//", 1)[1].split("@", 1)[0]
     with psycopg.connect(postgres_url, autocommit=True) as owner:
-        owner.execute(
-            sql.SQL(
-                "GRANT SELECT ON audit_events, audit_head, audit_keying, schema_version TO {}"
-            ).format(sql.Identifier(role))
-        )
+        owner.execute(sql.SQL(READ_ONLY).format(sql.Identifier(role)))
     store = open_store(bare_role, TEST_KEY)
     try:
         assert store.query(AuditFilter()) == []

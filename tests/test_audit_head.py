@@ -4,13 +4,11 @@ appends only from a sealed head, checked by verify whatever the store claims, on
 from __future__ import annotations
 
 import sqlite3
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
-from psycopg import sql
 
 from riposte.audit import chain
 from riposte.audit.checkpoint import Checkpoint, sign
@@ -19,7 +17,7 @@ from riposte.audit.key import AuditKey
 from riposte.audit.schema import Backend, migrations
 from riposte.audit.store import open_store
 from riposte.cli import run
-from tests.plugins.audit import TEST_KEY, records
+from tests.plugins.audit import READ_ONLY, TEST_KEY, login_role, records
 from tests.test_audit_verify import tampered
 
 SQLITE_PREFIX = "sqlite:///"
@@ -225,23 +223,8 @@ def auditor_url(postgres_url: str) -> Iterator[str]:
     """A migrated store left awaiting its seal (created without the key), and the URL of a role
     that may only read it; the role is dropped after the test."""
     open_store(postgres_url).close()
-    role = f"riposte_auditor_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(postgres_url, autocommit=True) as owner:
-        owner.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(role)))
-        owner.execute(
-            sql.SQL(
-                "GRANT SELECT ON audit_events, audit_head, audit_keying, schema_version TO {}"
-            ).format(sql.Identifier(role))
-        )
-    try:
-        yield postgres_url.replace("postgresql://postgres@", f"postgresql://{role}@")
-    finally:
-        with psycopg.connect(postgres_url, autocommit=True) as owner:
-            owner.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s", (role,)
-            )
-            owner.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))
-            owner.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
+    with login_role(postgres_url, READ_ONLY) as url:
+        yield url
 
 
 def test_a_read_only_role_with_the_key_is_told_the_head_awaits_its_seal(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-import uuid
 from datetime import timedelta
 from itertools import pairwise
 from pathlib import Path
@@ -11,14 +10,13 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
-from psycopg import sql
 
 from riposte.audit import chain
 from riposte.audit.events import AuditFilter, AuditKind, AuditRecord
 from riposte.audit.sqlite import SqliteStore
 from riposte.audit.store import AuditStore, UnsupportedStoreUrl, open_store
 from riposte.errors import InvalidInput, Unavailable
-from tests.plugins.audit import START, record, records
+from tests.plugins.audit import START, login_role, record, records
 
 
 def test_append_assigns_contiguous_seqs_and_links_the_chain(audit_store: AuditStore) -> None:
@@ -210,18 +208,13 @@ def test_postgres_store_reconnects_after_its_connection_is_killed(postgres_url: 
 def test_postgres_writer_role_needs_only_the_documented_grants(postgres_url: str) -> None:
     """A role with just the migration's documented grants appends and verifies, but cannot edit."""
     open_store(postgres_url).close()  # migrated by the owner
-    role = f"riposte_writer_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(postgres_url, autocommit=True) as owner:
-        owner.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(role)))
-        for grant in (
-            "GRANT SELECT, INSERT ON audit_events TO {}",
-            "GRANT SELECT, UPDATE ON audit_head TO {}",
-            "GRANT SELECT ON schema_version TO {}",
-            "GRANT SELECT ON audit_keying TO {}",
-        ):
-            owner.execute(sql.SQL(grant).format(sql.Identifier(role)))
-    writer_url = postgres_url.replace("postgresql://postgres@", f"postgresql://{role}@")
-    try:
+    grants = (
+        "GRANT SELECT, INSERT ON audit_events TO {}",
+        "GRANT SELECT, UPDATE ON audit_head TO {}",
+        "GRANT SELECT ON schema_version TO {}",
+        "GRANT SELECT ON audit_keying TO {}",
+    )
+    with login_role(postgres_url, *grants) as writer_url:
         store = open_store(writer_url)
         try:
             assert [e.seq for e in store.append(records(3))] == [1, 2, 3]
@@ -233,10 +226,3 @@ def test_postgres_writer_role_needs_only_the_documented_grants(postgres_url: str
                 writer.execute("UPDATE audit_events SET detail = 'edited' WHERE seq = 1")
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
                 writer.execute("DELETE FROM audit_events")
-    finally:
-        with psycopg.connect(postgres_url, autocommit=True) as owner:
-            owner.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s", (role,)
-            )
-            owner.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))
-            owner.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -77,6 +78,29 @@ def postgres_url() -> Iterator[str]:
             admin.execute(
                 sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
             )
+
+
+READ_ONLY = "GRANT SELECT ON audit_events, audit_head, audit_keying, schema_version TO {}"
+
+
+@contextmanager
+def login_role(postgres_url: str, *grants: str) -> Iterator[str]:
+    """A new login role on the store of `postgres_url` with `grants` ("GRANT ... TO {}"), as
+    the URL to connect as it; dropped after (its sessions ended first)."""
+    role = f"riposte_role_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(postgres_url, autocommit=True) as owner:
+        owner.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(role)))
+        for grant in grants:
+            owner.execute(sql.SQL(grant).format(sql.Identifier(role)))
+    try:
+        yield postgres_url.replace("postgresql://postgres@", f"postgresql://{role}@")
+    finally:
+        with psycopg.connect(postgres_url, autocommit=True) as owner:
+            owner.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s", (role,)
+            )
+            owner.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))
+            owner.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
 
 
 @pytest.fixture
