@@ -104,6 +104,7 @@ class RespondInput(Frozen):
     sender: str = ""  # the principal that sent the alert ("" from before senders were known)
     joins_incident: bool = False  # intake joins it to an incident: wait to learn which
     incident: IncidentTask | None = None  # set when an incident started it for a shared target
+    senders: tuple[str, ...] = ()  # an incident's response: who sent its alerts (none decides)
 
 
 CLI_PREFIX = "cli:"  # the CLI's own identity, "cli:<os user>": never a token's name (no ':')

@@ -164,7 +164,7 @@ class ResponseService:
         made), so a sender retrying after a failed join loses nothing."""
         submission = await self._start(alert, sender)
         if self._join:
-            await self.incidents.join(alert, submission.response_id)
+            await self.incidents.join(alert, submission.response_id, sender)
         return submission
 
     async def _start(self, alert: Alert, sender: str) -> Submission:

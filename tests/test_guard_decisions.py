@@ -17,6 +17,9 @@ from riposte.api.tokens import Role
 from riposte.audit.events import AuditFilter, AuditKind
 from riposte.cli import run
 from tenant_emulator.client import EmulatorSeam
+from tests.eventually import eventually
+from tests.incident_policies import CAMPAIGN
+from tests.incidents import incident_of
 from tests.plugins.api import ApiFactory, ApiHarness
 from tests.responses import HIJACKED, network_policy, scan_alert, takeover_alert, takeover_policy
 
@@ -198,3 +201,37 @@ async def test_a_cli_decision_with_a_token_goes_through_the_api_as_its_holder(
     assert "unauthenticated" not in approved[0].detail
     [refusal] = api.stack.audit(rid, AuditKind.REJECTED)
     assert refusal.actor == api.name(Role.ADMIN)
+
+
+async def test_who_sent_an_incidents_alerts_may_not_decide_on_what_the_incident_asks(
+    make_api: ApiFactory,
+) -> None:
+    """The admin that sent two alerts of one campaign gets 403 on the incident's own response
+    (its sign-in block, in human-confirm); an approver's decision goes through."""
+    campaign = CAMPAIGN.replace("mode: autonomous\nactions:", "mode: human-confirm\nactions:")
+    api = await make_api(
+        {"m365-account-takeover": takeover_policy("passive"), "m365-campaign": campaign}
+    )
+    admin = api.token[Role.ADMIN]
+    ids = [
+        (await send_as(api, admin, takeover_alert(u).model_dump(mode="json"))).json()["response_id"]
+        for u in ("adele@contoso.com", "ben@contoso.com")
+    ]
+    incident = await incident_of(api.stack.service.incidents, ids[0], alerts=2)
+    ask = await eventually(
+        lambda: incident_of(api.stack.service.incidents, ids[0], alerts=2),
+        until=lambda i: len(i.responses) > len(ids),
+        what="the incident's own response",
+    )
+    [own] = [r for r in ask.responses if r not in ids]
+    view = await api.wait_for(own, pending)
+    block = action_of(view, "block_sign_in_from")["action_id"]
+
+    refused = await api.http.post(f"/v1/approvals/{block}/approve", headers=api.auth(Role.ADMIN))
+    assert refused.status_code == 403
+    assert "sent an alert of this incident" in refused.json()["message"]
+    approved = await api.http.post(
+        f"/v1/approvals/{block}/approve", headers=api.auth(Role.APPROVER)
+    )
+    assert approved.status_code == 200, approved.text
+    assert incident.incident_id in own

@@ -39,9 +39,10 @@ class ActionNotInState(ApplicationError):
 class SenderMayNotDecide(ApplicationError):
     """Separation of duties: the principal that sent the alert may not decide on its actions."""
 
-    def __init__(self, action_id: str, sender: str) -> None:
+    def __init__(self, action_id: str, sender: str, *, of_incident: bool = False) -> None:
+        sent = "sent an alert of this incident" if of_incident else "sent this alert"
         super().__init__(
-            f"{sender} sent this alert, so it may not decide on action {action_id}: "
+            f"{sender} {sent}, so it may not decide on action {action_id}: "
             "separation of duties needs another principal",
             type=FailureType.SENDER_MAY_NOT_DECIDE,
         )

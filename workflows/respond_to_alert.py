@@ -96,6 +96,7 @@ class RespondToAlert:
         self._multi_approval = False
         self._budgets = False
         self._sender = request.sender
+        self._senders = {s for s in (request.sender, *request.senders) if s}
         self._incident_id = request.incident.incident_id if request.incident else ""
         self._escalations: list[Escalation] = []
         self._escalating = False  # v4, and the kill switch is off: escalations apply
@@ -227,8 +228,9 @@ class RespondToAlert:
         action = self._find(decision.action_id)
         if not action.answerable:
             raise ActionNotInState(action.plan.action_id, action.state, "pending approval")
-        if self._sender and decision.by == self._sender:
-            raise SenderMayNotDecide(action.plan.action_id, self._sender)
+        if decision.by in self._senders:  # who sent the alert (or the incident's alerts)
+            of_incident = decision.by != self._sender
+            raise SenderMayNotDecide(action.plan.action_id, decision.by, of_incident=of_incident)
         if any(a.by == decision.by for a in action.approvals):
             raise AlreadyApproved(action.plan.action_id, decision.by, action.state)
 

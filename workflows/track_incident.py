@@ -117,7 +117,7 @@ class TrackIncident:
 
     def _admit(self, join: JoinRequest) -> int:
         """The index of the incident the alert joins (riposte.incidents.growth)."""
-        member = Member(response_id=join.response_id, alert=join.alert)
+        member = Member(response_id=join.response_id, alert=join.alert, sender=join.sender)
         return admit(self._incidents, self._key, self._window, member)
 
     async def _answer(self, index: int, snapshot: PolicySnapshot) -> None:
@@ -152,7 +152,7 @@ class TrackIncident:
         try:
             await workflow.start_child_workflow(
                 "RespondToAlert",
-                RespondInput(alert=alert, incident=task),
+                RespondInput(alert=alert, incident=task, senders=_senders(record)),
                 id=response_id,
                 # Abandoned: the response outlives this run (continue-as-new) and its own timers.
                 parent_close_policy=workflow.ParentClosePolicy.ABANDON,
@@ -199,3 +199,9 @@ class TrackIncident:
     def _kept(self) -> list[IncidentRecord]:
         closed = [r for r in self._incidents if r.closed][-KEPT_CLOSED:]
         return [*closed, *(r for r in self._incidents if not r.closed)]
+
+
+def _senders(record: IncidentRecord) -> tuple[str, ...]:
+    """The principals that sent the incident's alerts: none of them may decide on what the
+    incident itself asks for (separation of duties, as for each alert's own response)."""
+    return tuple(sorted({m.sender for m in record.members if m.sender}))

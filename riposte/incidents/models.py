@@ -33,6 +33,7 @@ class IncidentStatus(StrEnum):
 class JoinRequest(Frozen):
     response_id: str
     alert: Alert  # `raw` dropped: the incident keeps what correlation and policies read
+    sender: str = ""  # the principal that sent the alert ("" from before joins carried it)
 
 
 class Escalation(Frozen):
@@ -59,6 +60,7 @@ class IncidentTask(Frozen):
 class Member(Frozen):
     response_id: str
     alert: Alert
+    sender: str = ""  # who sent its alert: they may not decide on the incident's own responses
 
 
 class IncidentRecord(Frozen):

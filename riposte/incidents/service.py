@@ -44,7 +44,7 @@ class IncidentService:
         self._task_queue = task_queue
         self._settings = settings or IncidentSettings()
 
-    async def join(self, alert: Alert, response_id: str) -> None:
+    async def join(self, alert: Alert, response_id: str, sender: str = "") -> None:
         """Join the response to its alert's incident (idempotent: a repeat changes nothing)."""
         key = correlation_key(alert)
         try:
@@ -59,7 +59,11 @@ class IncidentService:
                 task_queue=self._task_queue,
                 start_signal="join",
                 start_signal_args=[
-                    JoinRequest(response_id=response_id, alert=alert.model_copy(update={"raw": {}}))
+                    JoinRequest(
+                        response_id=response_id,
+                        alert=alert.model_copy(update={"raw": {}}),
+                        sender=sender,
+                    )
                 ],
                 memo={"key": key},
             )
