@@ -436,7 +436,7 @@ async def measured(
             "a": round(a_first_p50),
             "a+sdk": round(percentile(p["a+sdk idle"].first_action_ms(), 0.5)),
         },
-        "incident_join": incident_join(p["b2"], p["d"], p["b2 idle"], p["d idle"]),
+        "incident_join": incident_join(p["b2"], p["d"], p["b2 idle"], p["d idle"], p["a1 idle"]),
         "waiting": waiting,
         "budget_check": budget,
         "worker_rss_mb": {
