@@ -164,6 +164,7 @@ async def test_past_its_budget_an_action_never_runs_on_the_policy_timeout(
     rids = [(await stack.service.submit(everything_alert(n))).response_id for n in range(2)]
     done = all_in(ActionState.EXECUTED, ActionState.EXPIRED)
     views = [await wait_for(stack.service, rid, done) for rid in rids]
-    assert [v.actions[0].state for v in views] == [ActionState.EXECUTED, ActionState.EXPIRED]
+    states = sorted(v.actions[0].state.value for v in views)  # either may spend the budget
+    assert states == [ActionState.EXECUTED.value, ActionState.EXPIRED.value]
     expired = stack.store.query(AuditFilter(kind=AuditKind.APPROVAL_EXPIRED))
     assert [e.detail for e in expired] == ["nobody answered; no action taken"]

@@ -3,7 +3,8 @@
 The histories under tests/histories/VERSION/ were recorded by running the response tests with
 RIPOSTE_RECORD_HISTORIES=VERSION: v1 before the `ResponseTargets` search attribute was added
 (a workflow.patched branch), v2 after, v6-catalogue once policy snapshots carried each action's
-parameters as its catalogue entry's model (`{name, params}` instead of flat fields). A change to
+parameters as its catalogue entry's model (`{name, params}` instead of flat fields), and
+v9-snapshot-activity once the policy snapshot became a regular activity. A change to
 `RespondToAlert` that would break a response in flight (which can wait hours for its revert) fails
 here as non-determinism.
 """

@@ -64,6 +64,7 @@ PROTECTED_IN_ACTIVITY = "protected-in-activity"  # an activity's Protected refus
 INCIDENT_MEMBERSHIP = "incident-membership"  # v5: joins its incident, takes its escalations
 ADDRESSES_NORMALISED = "addresses-normalised"  # v7: IPs normalised before exclusions and guards
 OVER_BUDGET_EXPIRES = "over-budget-never-executes-on-timeout"  # asked for budget: a human decides
+SNAPSHOT_ACTIVITY = "snapshot-as-activity"  # v9: the policy snapshot is a regular activity
 JOIN_WAIT = timedelta(seconds=30)  # how long a joined response waits to learn its incident
 POLICY_RETRY_SECONDS = 10  # while the policies cannot be loaded, try again this often
 
@@ -95,6 +96,7 @@ class RespondToAlert:
         self._keep_alert = False
         self._multi_approval = False
         self._budgets = False
+        self._snapshot_activity = False
         self._sender = request.sender
         self._senders = {s for s in (request.sender, *request.senders) if s}
         self._incident_id = request.incident.incident_id if request.incident else ""
@@ -126,6 +128,7 @@ class RespondToAlert:
         self._budgets = workflow.patched(BUDGETS)
         incidents = workflow.patched(INCIDENT_MEMBERSHIP)
         normalised = workflow.patched(ADDRESSES_NORMALISED)
+        self._snapshot_activity = workflow.patched(SNAPSHOT_ACTIVITY)
         snapshot = await self._snapshot()
         if request.incident is not None:
             snapshot = narrowed(snapshot, request.incident)
@@ -165,9 +168,20 @@ class RespondToAlert:
         missing folder), the alert is on record and the response waits for them to be fixed:
         an accepted alert is never dropped."""
         reported = False
+        # A regular activity (v9), not a local one: a local activity's result can resolve on
+        # replay in the same activation as signals that came after it live (the SDK applies
+        # signals first), so `incident_joined` or `escalate` would be seen earlier than they
+        # were, and the commands after it (the join wait's timer, an escalated mode) differ:
+        # the replay fails with a nondeterminism error. A regular activity's result is a
+        # history event, ordered with the signals the same way live and on replay.
+        execute = (
+            workflow.execute_activity
+            if self._snapshot_activity
+            else workflow.execute_local_activity
+        )
         while True:
             try:
-                snapshot: PolicySnapshot = await workflow.execute_local_activity(
+                snapshot: PolicySnapshot = await execute(
                     SNAPSHOT_POLICIES.name,
                     SnapshotRequest(),
                     result_type=SNAPSHOT_POLICIES.result,
