@@ -72,14 +72,17 @@ class IncidentService:
 
     async def list(self, limit: int = 50) -> builtins.list[IncidentView]:
         """Incidents of this task queue, the latest alert first. A chain that continued as new
-        is listed once: by its latest run (the earlier runs' status says so)."""
-        query = (
-            f"WorkflowType = 'TrackIncident' AND TaskQueue = {_quoted(self._task_queue)}"
-            " AND ExecutionStatus != 'ContinuedAsNew'"
-        )
+        is listed once, read from its latest run: its runs share one workflow id (filtering out
+        the runs that continued as new would miss a chain whose new run visibility has not
+        caught up with yet)."""
+        query = f"WorkflowType = 'TrackIncident' AND TaskQueue = {_quoted(self._task_queue)}"
         try:
-            listed = self._client.list_workflows(query, limit=limit)
-            ids = list(dict.fromkeys([wf.id async for wf in listed]))  # a run may be mid-hop
+            found_ids: dict[str, None] = {}
+            async for wf in self._client.list_workflows(query):
+                found_ids.setdefault(wf.id, None)
+                if len(found_ids) >= limit:
+                    break
+            ids = list(found_ids)
         except RPCError as err:
             raise Unavailable(f"Temporal: {err.message}") from err
         gate = asyncio.Semaphore(_QUERIES)
