@@ -14,7 +14,7 @@ import pytest
 
 from riposte.audit import chain
 from riposte.audit.checkpoint import Checkpoint, sign
-from riposte.audit.events import AuditEvent, AuditFilter
+from riposte.audit.events import AuditEvent, AuditFilter, VerifyResult
 from riposte.audit.key import AuditKey
 from riposte.audit.store import open_store
 from tests.plugins.audit import TEST_KEY, records
@@ -79,6 +79,17 @@ def downgrade_past_the_end(events: list[AuditEvent]) -> list[str]:
     return [*_rechained(events), "UPDATE audit_keying SET keyed_from = 1000"]
 
 
+def verify_tampered(
+    url: str, tmp_path: Path, statements: list[str], checkpoint: Checkpoint | None = None
+) -> VerifyResult:
+    """Verify, with the key, a copy of the store at `url` after the intruder's `statements`."""
+    store = open_store(tampered(url, tmp_path, *statements), TEST_KEY)
+    try:
+        return store.verify(checkpoint)
+    finally:
+        store.close()
+
+
 LEAVING_EVENTS = [
     delete_tail_and_update_head,
     edit_and_rechain,
@@ -109,11 +120,7 @@ def test_each_tampering_fails_verify_against_a_checkpoint(
 ) -> None:
     """With a checkpoint, every one of the tamperings makes verify fail."""
     url, events, checkpoint = six
-    store = open_store(tampered(url, tmp_path, *tamper(events)), TEST_KEY)
-    try:
-        result = store.verify(checkpoint)
-    finally:
-        store.close()
+    result = verify_tampered(url, tmp_path, tamper(events), checkpoint)
     assert not result.ok
     assert any("checkpoint" in p or "seal" in p for p in result.problems), result.problems
 
@@ -125,11 +132,7 @@ def test_tamperings_that_leave_events_fail_even_without_a_checkpoint(
     """Without the key, a re-chained edit, a renumbering, a head moved back or a downgrade to
     an unkeyed chain lacks the seal."""
     url, events, _ = six
-    store = open_store(tampered(url, tmp_path, *tamper(events)), TEST_KEY)
-    try:
-        result = store.verify()
-    finally:
-        store.close()
+    result = verify_tampered(url, tmp_path, tamper(events))
     assert not result.ok
     assert any("seal" in p for p in result.problems), result.problems
 
@@ -143,11 +146,7 @@ def test_a_downgrade_is_named_an_unsealed_head(
     """A store re-chained without the key under a keyed_from moved past its end has events that
     all check as unkeyed; its head lacks the seal that attests keyed_from, and verify says so."""
     url, events, _ = six
-    store = open_store(tampered(url, tmp_path, *tamper(events)), TEST_KEY)
-    try:
-        result = store.verify()
-    finally:
-        store.close()
+    result = verify_tampered(url, tmp_path, tamper(events))
     assert not result.ok
     (problem,) = result.problems
     assert problem.startswith("the chain head (seq 6) does not carry the audit key's seal: ")
@@ -183,11 +182,7 @@ def test_a_downgrade_marked_as_awaiting_its_seal_is_caught_by_a_checkpoint(
     next opener with the key (migration 0006's one-time trust); a checkpoint still catches it."""
     url, events, checkpoint = six
     marked = [*downgrade_to_unkeyed(events), f"UPDATE audit_head SET mac = '{chain.AWAITING_SEAL}'"]
-    store = open_store(tampered(url, tmp_path, *marked), TEST_KEY)
-    try:
-        result = store.verify(checkpoint)
-    finally:
-        store.close()
+    result = verify_tampered(url, tmp_path, marked, checkpoint)
     assert not result.ok
     assert result.problems[-1] == (
         "the store says it is keyed from seq 7, the checkpoint from seq 1 (unkeyed events claimed "
@@ -204,11 +199,7 @@ def test_a_truncated_store_is_named_shorter_than_the_checkpoint(
     url, events, checkpoint = six
     empty_seal = chain.head_mac(0, chain.GENESIS_HASH, 1, TEST_KEY)
     statements = [*truncate_and_reset_head(events), f"UPDATE audit_head SET mac = '{empty_seal}'"]
-    store = open_store(tampered(url, tmp_path, *statements), TEST_KEY)
-    try:
-        result = store.verify(checkpoint)
-    finally:
-        store.close()
+    result = verify_tampered(url, tmp_path, statements, checkpoint)
     assert result.problems == (
         "the store is shorter than the checkpoint: it ends at seq 0, the checkpoint was taken "
         "at seq 6",
@@ -236,11 +227,7 @@ def test_deleting_the_head_row_is_answered_in_words(
 ) -> None:
     """A store whose chain head row was deleted fails verify with a sentence, not a traceback."""
     url, _, _ = six
-    store = open_store(tampered(url, tmp_path, "DELETE FROM audit_head"), TEST_KEY)
-    try:
-        result = store.verify()
-    finally:
-        store.close()
+    result = verify_tampered(url, tmp_path, ["DELETE FROM audit_head"])
     assert result.problems == ("the chain head row is missing (deleted outside Riposte)",)
 
 
