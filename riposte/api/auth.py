@@ -73,11 +73,8 @@ async def check(
 ) -> Principal:
     """Let `principal` through if its role allows `permission`; else refuse, audited."""
     if principal is None:
-        if ctx.denials.limited(client_of(request)):
-            slow_down = TooManyRequests(
-                "too many refused requests from this address; try again later"
-            )
-            await deny(ctx, request, slow_down, None)
+        slow_down = await slowed_down(ctx, request)
+        if slow_down is not None:
             raise slow_down
         reason = "unknown token" if presented else "no credentials"
         await deny(ctx, request, Unauthenticated(reason), None)
@@ -87,6 +84,16 @@ async def check(
         await deny(ctx, request, refusal, principal)
         raise refusal
     return principal
+
+
+async def slowed_down(ctx: ApiContext, request: Request) -> TooManyRequests | None:
+    """For a request without valid credentials: the 429 its address has earned by being
+    refused too often in this window (audited with the rest), else None."""
+    if not ctx.denials.limited(client_of(request)):
+        return None
+    slow_down = TooManyRequests("too many refused requests from this address; try again later")
+    await deny(ctx, request, slow_down, None)
+    return slow_down
 
 
 async def deny(

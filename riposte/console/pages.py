@@ -13,9 +13,9 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import ValidationError
 from starlette.datastructures import URL
 
-from riposte.api.auth import Permission, allows, client_of, deny
+from riposte.api.auth import Permission, allows, deny, slowed_down
 from riposte.api.context import api_context
-from riposte.api.errors import TooManyRequests, Unauthenticated
+from riposte.api.errors import Unauthenticated
 from riposte.api.routes.audit import AuditFormat, AuditQuery
 from riposte.api.routes.audit import page as audit_page
 from riposte.api.tokens import Principal
@@ -78,9 +78,7 @@ async def login(request: Request) -> Response:
     token = fields.get("token", "").strip()
     ctx = api_context(request)
     principal = ctx.tokens.authenticate(token) if token else None
-    if principal is None and ctx.denials.limited(client_of(request)):  # as the API's check
-        slow_down = TooManyRequests("too many refused requests from this address")
-        await deny(ctx, request, slow_down, None)
+    if principal is None and await slowed_down(ctx, request) is not None:  # as the API's check
         error = "Too many refused attempts from this address; try again later."
         return page("login.html", 429, next=target, error=error)
     if principal is None:
